@@ -58,7 +58,7 @@ func TestWriteSpecIsAtomicForConcurrentReaders(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		defer close(done)
-		for i := range 200 {
+		for i := range 50 {
 			if err := WriteSpec(dir, []*specs.Spec{small, large}[i%2]); err != nil {
 				t.Error(err)
 				return
