@@ -14,6 +14,9 @@ import (
 var mustRun = []string{
 	"TestEveryMessageHasAContainerdCounterpart",
 	"TestMessagesRoundTripThroughContainerdTypes",
+	"TestEveryRPCCrossesBetweenOursAndContainerds",
+	"TestForwardedEventsDecodeAsContainerdEvents",
+	"TestStatsCarriesCgroupsMetricsContainerdCanDecode",
 }
 
 // TestWireCompatibleWithContainerdAPI runs the containerdwire-tagged tests of
