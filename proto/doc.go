@@ -20,6 +20,11 @@
 // plugins into .tools/ and runs /usr/bin/protoc 3.21); `make check-proto`
 // fails when the checked-in Go differs from what the .proto files generate.
 //
+// internal/wirecompat proves the wire identity against
+// github.com/containerd/containerd/api: every message round-trips both ways
+// with every field set, and every ttrpc RPC, event and Stats reply crosses
+// between our generated code and containerd's.
+//
 // These packages register the same protobuf names as
 // github.com/containerd/containerd/api, so one binary must not link both:
 // protobuf-go panics at init on the name conflict.
