@@ -33,6 +33,7 @@ build: ## build the shims (and runletd) into bin/
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/runlet-shim-runc-v2 ./shims/runc-v2
 	$(GOBUILD) -o $(BIN)/runlet-shim-crun ./shims/crun
+	$(GOBUILD) -o $(BIN)/runletd ./daemon/cmd/runletd
 
 test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop
 	$(GO) test -count=1 -timeout 30m ./...

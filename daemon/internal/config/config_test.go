@@ -1,0 +1,138 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// designConfig is the configuration of DESIGN.md section 4, verbatim.
+const designConfig = `
+root    = "/var/lib/runlet"
+state   = "/run/runlet"
+address = "/run/runlet/runlet.sock"
+default_runtime = "runc"
+
+[runtimes.runc]
+shim = "runlet-shim-runc-v2"
+[runtimes.runc.options]
+binary_name = "runc"
+
+[runtimes.crun]
+shim = "runlet-shim-crun"
+
+[runtimes.containerd-runc]
+shim = "/usr/bin/containerd-shim-runc-v2"
+
+[images]
+pause_image = ""
+[images.mirrors."registry.k8s.io"]
+endpoints = ["http://127.0.0.1:5000"]
+
+[network]
+cni_bin_dirs = ["/usr/lib/cni"]
+cni_conf_dir = "/etc/cni/net.d"
+`
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "runlet.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadAcceptsTheDesignConfig(t *testing.T) {
+	c, err := Load(writeConfig(t, designConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Images.Mirrors["registry.k8s.io"].Endpoints; len(got) != 1 || got[0] != "http://127.0.0.1:5000" {
+		t.Fatalf("mirror endpoints = %v", got)
+	}
+	if !c.Images.Mirrors["registry.k8s.io"].Fallback() {
+		t.Fatal("fallback_to_host should default to true")
+	}
+	if c.Runtimes["runc"].Options["binary_name"] != "runc" {
+		t.Fatalf("runc options = %v", c.Runtimes["runc"].Options)
+	}
+	if len(c.Runtimes) != 3 || c.LogLevel != "info" {
+		t.Fatalf("runtimes=%d log_level=%q", len(c.Runtimes), c.LogLevel)
+	}
+}
+
+func TestDefaultTextLoadsToDefault(t *testing.T) {
+	c, err := Parse("default", []byte(DefaultText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if c.Root != d.Root || c.State != d.State || c.Address != d.Address || c.DefaultRuntime != d.DefaultRuntime {
+		t.Fatalf("default text = %+v, Default() = %+v", c, d)
+	}
+	if len(c.Runtimes) != len(d.Runtimes) || c.Runtimes["runc"].Shim != d.Runtimes["runc"].Shim {
+		t.Fatalf("runtimes = %+v", c.Runtimes)
+	}
+}
+
+func TestEmptyFileGetsDefaults(t *testing.T) {
+	c, err := Parse("empty", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != "/var/lib/runlet" || c.DefaultRuntime != "runc" || c.Runtimes["runc"].Shim == "" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoadErrorsNameFileKeyAndReason(t *testing.T) {
+	cases := []struct {
+		name, text string
+		want       []string
+	}{
+		{"unknown top-level key", "rooot = \"/x\"\n", []string{"runlet.toml:1", "key rooot", "unknown key"}},
+		{"unknown nested key", "[images]\npause = \"x\"\n", []string{"runlet.toml:2", "key images.pause", "unknown key"}},
+		{"wrong type", "root = 5\n", []string{"runlet.toml:1", "key root"}},
+		{"relative root", "root = \"var/lib\"\n", []string{"key root", "not an absolute path"}},
+		{"bad log level", "log_level = \"loud\"\n", []string{"key log_level", `"loud"`}},
+		{"unknown default runtime", "default_runtime = \"kata\"\n", []string{"key default_runtime", `"kata" is not a configured runtime`, "crun, runc"}},
+		{"runtime without shim", "default_runtime = \"x\"\n[runtimes.x]\n", []string{"key runtimes.x.shim", "is required"}},
+		{"bad runtime name", "default_runtime = \"Bad_Name\"\n[runtimes.Bad_Name]\nshim = \"s\"\n", []string{"key runtimes.Bad_Name", "DNS label"}},
+		{"mirror endpoint without scheme", "[images.mirrors.\"registry.k8s.io\"]\nendpoints = [\"127.0.0.1:5000\"]\n",
+			[]string{`key images.mirrors."registry.k8s.io".endpoints[0]`, "http:// or https://"}},
+		{"mirror endpoint with a path", "[images.mirrors.\"docker.io\"]\nendpoints = [\"https://m.example/v2/x\"]\n",
+			[]string{`endpoints[0]`, "no user, path"}},
+		{"bad mirror host", "[images.mirrors.\"a/b\"]\nendpoints = [\"http://127.0.0.1:5000\"]\n", []string{`key images.mirrors."a/b"`, "not a registry host"}},
+		{"unreachable mirror", "[images.mirrors.\"docker.io\"]\nfallback_to_host = false\n", []string{"endpoints", "could never be reached"}},
+		{"bad pause image", "[images]\npause_image = \"UPPER/case\"\n", []string{"key images.pause_image"}},
+		{"long socket path", "address = \"/" + strings.Repeat("a", 120) + "\"\n", []string{"key address", "limit of a unix socket path"}},
+		{"bad plain http host", "[images]\nplain_http_registries = [\"http://x\"]\n", []string{"key images.plain_http_registries[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.text)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, path) {
+				t.Errorf("error %q does not name the file %s", msg, path)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFileNamesIt(t *testing.T) {
+	_, err := Load("/nonexistent/runlet.toml")
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/runlet.toml") {
+		t.Fatalf("err = %v", err)
+	}
+}

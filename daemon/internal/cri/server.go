@@ -1,0 +1,45 @@
+// Package cri serves the CRI v1 RuntimeService and ImageService over gRPC.
+// Each RPC lives in its own file; errors are classified with errdefs inside
+// and turned into gRPC codes in one place (errors.go).
+package cri
+
+import (
+	"log/slog"
+
+	"google.golang.org/grpc"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/runlet/runlet/daemon/internal/images"
+)
+
+// RuntimeName is reported by Version.
+const RuntimeName = "runlet"
+
+// Server implements the CRI. RuntimeService methods not built yet answer
+// Unimplemented through the embedded type.
+type Server struct {
+	runtime.UnimplementedRuntimeServiceServer
+	runtime.UnimplementedImageServiceServer
+
+	images  *images.Service
+	version string
+	log     *slog.Logger
+}
+
+// New returns a CRI server over the image service.
+func New(img *images.Service, version string, log *slog.Logger) *Server {
+	return &Server{images: img, version: version, log: log}
+}
+
+// NewGRPCServer returns a gRPC server with both CRI services registered and
+// the error-to-code interceptors installed.
+func (s *Server) NewGRPCServer() *grpc.Server {
+	g := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+		grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20),
+	)
+	runtime.RegisterRuntimeServiceServer(g, s)
+	runtime.RegisterImageServiceServer(g, s)
+	return g
+}

@@ -1,0 +1,255 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/runlet/runlet/daemon/internal/config"
+)
+
+// Auth is the credential of a pull request (CRI AuthConfig).
+type Auth struct {
+	Username, Password string
+	Auth               string // base64 "user:password"
+	IdentityToken      string // refresh token exchanged for a bearer token
+	RegistryToken      string // bearer token sent as is
+}
+
+func (a *Auth) authenticator() authn.Authenticator {
+	if a == nil || *a == (Auth{}) {
+		return authn.Anonymous
+	}
+	return authn.FromConfig(authn.AuthConfig{Username: a.Username, Password: a.Password,
+		Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken})
+}
+
+// endpoint is one place an image may be fetched from.
+type endpoint struct {
+	host      string // host[:port]
+	plainHTTP bool
+}
+
+// registries knows the mirrors and which hosts may use plain HTTP.
+type registries struct {
+	mirrors   map[string]config.Mirror // read-only
+	plainHTTP map[string]bool          // read-only
+	transport http.RoundTripper
+	platform  v1.Platform
+}
+
+func newRegistries(cfg config.Images, platform v1.Platform) *registries {
+	plain := map[string]bool{}
+	for _, h := range cfg.PlainHTTPRegistries {
+		plain[h] = true
+	}
+	for _, m := range cfg.Mirrors {
+		for _, e := range m.Endpoints {
+			if u, err := config.ParseEndpoint(e); err == nil && u.Scheme == "http" {
+				plain[u.Host] = true
+			}
+		}
+	}
+	return &registries{mirrors: cfg.Mirrors, plainHTTP: plain, transport: newGuardTransport(plain), platform: platform}
+}
+
+// endpoints lists, in order, where an image of registry host is looked for.
+func (r *registries) endpoints(host string) []endpoint {
+	m, mirrored := r.mirrors[host]
+	var eps []endpoint
+	for _, e := range m.Endpoints {
+		if u, err := config.ParseEndpoint(e); err == nil {
+			eps = append(eps, endpoint{host: u.Host, plainHTTP: u.Scheme == "http"})
+		}
+	}
+	if !mirrored || m.Fallback() {
+		eps = append(eps, endpoint{host: host, plainHTTP: r.plainHTTP[host]})
+	}
+	return eps
+}
+
+func (e endpoint) reference(ref Reference) (name.Reference, error) {
+	var opts []name.Option
+	if e.plainHTTP {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(e.host+"/"+ref.Repository, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %s: %v: %w", e.host, err, errdefs.ErrInvalidArgument)
+	}
+	if ref.Digest != "" {
+		return repo.Digest(ref.Digest), nil
+	}
+	return repo.Tag(ref.Tag), nil
+}
+
+func (r *registries) options(ctx context.Context, auth *Auth) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(r.transport),
+		remote.WithAuth(auth.authenticator()),
+		remote.WithPlatform(r.platform),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 2}),
+	}
+}
+
+// source is a resolved image: where it came from and its manifest.
+type source struct {
+	host      string
+	topDigest string // digest of what the reference names (index or manifest)
+	img       v1.Image
+}
+
+// resolve tries each endpoint of ref's registry in order and returns the
+// first that has the image.
+func (r *registries) resolve(ctx context.Context, ref Reference, auth *Auth) (*source, error) {
+	var errs []error
+	for _, ep := range r.endpoints(ref.Registry) {
+		src, err := r.resolveAt(ctx, ep, ref, auth)
+		if err == nil {
+			return src, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		errs = append(errs, err)
+	}
+	return nil, joinEndpointErrors(ref, errs)
+}
+
+func (r *registries) resolveAt(ctx context.Context, ep endpoint, ref Reference, auth *Auth) (*source, error) {
+	gref, err := ep.reference(ref)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(gref, r.options(ctx, auth)...)
+	if err != nil {
+		return nil, classify(ep.host, err)
+	}
+	img, err := pickImage(desc, r.platform)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", ep.host, err)
+	}
+	return &source{host: ep.host, topDigest: desc.Digest.String(), img: img}, nil
+}
+
+// pickImage returns the image a manifest names, or the platform's image of an index.
+func pickImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, error) {
+	switch {
+	case desc.MediaType.IsImage():
+		return desc.Image()
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %v: %w", desc.Digest, err, errdefs.ErrFailedPrecondition)
+		}
+		for _, m := range im.Manifests {
+			if m.Platform != nil && m.Platform.Satisfies(platform) && m.MediaType.IsImage() {
+				return idx.Image(m.Digest)
+			}
+		}
+		return nil, fmt.Errorf("index %s has no image for platform %s: %w", desc.Digest, platform, errdefs.ErrNotFound)
+	default:
+		return nil, fmt.Errorf("%s is a %q, not an image manifest or index: %w", desc.Digest, desc.MediaType, errdefs.ErrFailedPrecondition)
+	}
+}
+
+// classified is an error whose message is complete and whose errdefs class
+// is found by errors.Is, without repeating the class in the message.
+type classified struct {
+	msg   string
+	class error
+}
+
+func (c *classified) Error() string { return c.msg }
+func (c *classified) Unwrap() error { return c.class }
+
+func classifiedf(class error, format string, args ...any) error {
+	return &classified{msg: fmt.Sprintf(format, args...), class: class}
+}
+
+// classify turns a registry error into an errdefs class naming the host.
+func classify(host string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return classifiedf(statusClass(te), "registry %s: %v", host, err)
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
+		return classifiedf(errdefs.ErrUnavailable, "registry %s is unreachable: %v", host, err)
+	}
+	if errdefs.IsFailedPrecondition(err) || errors.Is(err, errPlainHTTP) {
+		return classifiedf(errdefs.ErrFailedPrecondition, "registry %s: %v", host, err)
+	}
+	return classifiedf(errdefs.ErrUnavailable, "registry %s: %v", host, err)
+}
+
+func statusClass(te *transport.Error) error {
+	for _, d := range te.Errors {
+		switch d.Code {
+		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode:
+			return errdefs.ErrNotFound
+		case transport.UnauthorizedErrorCode:
+			return errdefs.ErrUnauthenticated
+		case transport.DeniedErrorCode:
+			return errdefs.ErrPermissionDenied
+		}
+	}
+	switch {
+	case te.StatusCode == http.StatusNotFound:
+		return errdefs.ErrNotFound
+	case te.StatusCode == http.StatusUnauthorized:
+		return errdefs.ErrUnauthenticated
+	case te.StatusCode == http.StatusForbidden:
+		return errdefs.ErrPermissionDenied
+	case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
+		return errdefs.ErrUnavailable
+	}
+	return errdefs.ErrUnknown
+}
+
+// joinEndpointErrors reports every endpoint tried. The class is the most
+// telling one: an endpoint that answered "not found" beats unreachable ones.
+func joinEndpointErrors(ref Reference, errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	var class error = errdefs.ErrUnavailable
+	for _, c := range []error{errdefs.ErrNotFound, errdefs.ErrUnauthenticated, errdefs.ErrPermissionDenied,
+		errdefs.ErrFailedPrecondition, errdefs.ErrInvalidArgument} {
+		if anyIs(errs, c) {
+			class = c
+			break
+		}
+	}
+	return classifiedf(class, "pull %s: %s", ref, strings.Join(msgs, "; "))
+}
+
+func anyIs(errs []error, target error) bool {
+	for _, e := range errs {
+		if errors.Is(e, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,89 @@
+package images
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+// Limits on what the registry may make us read into memory.
+const (
+	MaxManifestBytes = 4 << 20 // manifests and indexes
+	MaxConfigBytes   = 8 << 20 // image configs
+)
+
+// errPlainHTTP is returned for a plain-HTTP request to a host the config does not mark.
+var errPlainHTTP = errors.New("plain HTTP is not allowed")
+
+// guardTransport is the base transport under go-containerregistry's auth and
+// retry layers. It refuses plain HTTP to hosts the configuration does not
+// allow, and bounds every manifest body.
+type guardTransport struct {
+	base      http.RoundTripper
+	plainHTTP map[string]bool // host:port that may be reached over http; read-only
+}
+
+func newGuardTransport(plainHTTP map[string]bool) *guardTransport {
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &guardTransport{base: base, plainHTTP: plainHTTP}
+}
+
+func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !g.plainHTTP[req.URL.Host] {
+		return nil, fmt.Errorf("%w to %s: list it in images.plain_http_registries or use an http:// mirror endpoint", errPlainHTTP, req.URL.Host)
+	}
+	resp, err := g.base.RoundTrip(req)
+	if err != nil || !strings.Contains(req.URL.Path, "/manifests/") {
+		return resp, err
+	}
+	if resp.ContentLength > MaxManifestBytes {
+		resp.Body.Close()
+		return nil, tooLarge("manifest", req.URL.String(), resp.ContentLength, MaxManifestBytes)
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: MaxManifestBytes, what: req.URL.String()}
+	return resp, nil
+}
+
+func tooLarge(kind, what string, size, limit int64) error {
+	return fmt.Errorf("%s %s is %d bytes, over the limit of %d: %w", kind, what, size, limit, errdefs.ErrFailedPrecondition)
+}
+
+// limitedBody fails a read that goes past the limit instead of truncating silently.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64 // bytes still allowed; owned by the single reader
+	what string
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more than allowed proves the body is too long.
+		var one [1]byte
+		if n, _ := l.rc.Read(one[:]); n > 0 {
+			return 0, tooLarge("manifest", l.what, MaxManifestBytes+1, MaxManifestBytes)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }

@@ -1,0 +1,90 @@
+// Package runletd wires the daemon together: directories, store, image
+// service, CRI server on the unix socket, and shutdown.
+package runletd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/runlet/runlet/daemon/internal/config"
+	"github.com/runlet/runlet/daemon/internal/cri"
+	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/store"
+)
+
+// shutdownGrace bounds how long in-flight calls may finish after SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// Daemon is runletd's state between Open and Close.
+type Daemon struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *store.DB
+	Images *images.Service
+}
+
+// Open creates the directories (0700), opens the store and the image service.
+func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	for _, d := range []string{cfg.Root, cfg.State} {
+		if err := mkPrivateDir(d); err != nil {
+			return nil, err
+		}
+	}
+	db, err := store.Open(filepath.Join(cfg.Root, "runlet.db"))
+	if err != nil {
+		return nil, err
+	}
+	img, err := images.New(images.Options{Root: filepath.Join(cfg.Root, "images"), DB: db, Config: cfg.Images, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Daemon{cfg: cfg, log: log, db: db, Images: img}, nil
+}
+
+// Close releases the store.
+func (d *Daemon) Close() error { return d.db.Close() }
+
+// Serve serves CRI on the configured socket until ctx ends, then stops
+// gracefully (in-flight calls get shutdownGrace) and removes the socket.
+func (d *Daemon) Serve(ctx context.Context, version string) error {
+	lis, err := listenUnix(d.cfg.Address)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(d.cfg.Address)
+	g := cri.New(d.Images, version, d.log).NewGRPCServer()
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(lis) }()
+	d.log.Info("serving CRI", "address", d.cfg.Address, "version", version)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", d.cfg.Address, err)
+	case <-ctx.Done():
+	}
+	d.log.Info("shutting down")
+	stopped := make(chan struct{})
+	go func() { g.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(shutdownGrace):
+		g.Stop()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+		d.log.Debug("server stopped", "err", err)
+	}
+	return nil
+}
+
+// mkPrivateDir creates dir with mode 0700, and tightens an existing one.
+func mkPrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
+}

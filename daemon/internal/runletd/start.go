@@ -1,0 +1,80 @@
+package runletd
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// bucketImports remembers which import-directory tarballs were loaded, so an
+// unchanged file is not loaded again at every start.
+const bucketImports = "imported-files"
+
+type importedFile struct {
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
+}
+
+// Start prepares what the daemon must have before it serves: the built-in
+// pause image and the tarballs of the import directory.
+func (d *Daemon) Start(ctx context.Context) error {
+	if err := d.registerPause(ctx); err != nil {
+		return err
+	}
+	return d.importDir(ctx)
+}
+
+// importDir loads every *.tar of images.import_dir that is new or changed.
+// A tarball that fails is logged and skipped: one bad file must not keep the
+// node from starting.
+func (d *Daemon) importDir(ctx context.Context) error {
+	dir := d.cfg.Images.ImportDir
+	if dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tar") {
+			continue
+		}
+		d.importOne(ctx, filepath.Join(dir, e.Name()))
+	}
+	return nil
+}
+
+func (d *Daemon) importOne(ctx context.Context, path string) {
+	st, err := os.Stat(path)
+	if err != nil {
+		d.log.Warn("import skipped", "file", path, "err", err)
+		return
+	}
+	now := importedFile{Size: st.Size(), ModTime: st.ModTime().UTC()}
+	var before importedFile
+	if d.db.Get(bucketImports, path, &before) == nil && before.Size == now.Size && before.ModTime.Equal(now.ModTime) {
+		return
+	}
+	imgs, err := d.Images.ImportFile(ctx, path)
+	if err != nil {
+		d.log.Error("import failed", "file", path, "err", err)
+		return
+	}
+	for _, img := range imgs {
+		d.log.Info("imported image", "file", path, "id", img.ID, "tags", img.RepoTags)
+	}
+	if err := d.db.Put(bucketImports, path, now); err != nil {
+		d.log.Warn("import not remembered", "file", path, "err", err)
+	}
+}
+
+// registerPause is filled in by the built-in pause image.
+func (d *Daemon) registerPause(ctx context.Context) error { return nil }
