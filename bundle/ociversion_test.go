@@ -72,7 +72,7 @@ func TestRuntimeOCIVersionClassifiesMissingAndSilentRuntimes(t *testing.T) {
 
 // The answer for the real runtimes must be the spec version each binary
 // itself prints (runc 1.1.5: 1.0.2-dev, crun 1.8.1: 1.0.0 on Debian 12).
-func TestRuntimeOCIVersionOfHostRuntcAndCrun(t *testing.T) {
+func TestRuntimeOCIVersionOfHostRuncAndCrunMatchesTheirSpecLine(t *testing.T) {
 	specLine := regexp.MustCompile(`(?m)^spec: (\S+)$`)
 	for _, runtime := range []string{"runc", "crun"} {
 		t.Run(runtime, func(t *testing.T) {
