@@ -1,0 +1,24 @@
+package oci
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	task "github.com/runlet/runlet/proto/task/v2"
+)
+
+// CloseIO closes a process' stdin once what the client wrote is delivered;
+// nothing else ever closes it.
+func (s *Service) CloseIO(ctx context.Context, r *task.CloseIORequest) (*emptypb.Empty, error) {
+	p, err := s.process(r.GetId(), r.GetExecId())
+	if err != nil {
+		return nil, err
+	}
+	if pio := p.getIO(); r.GetStdin() && pio != nil {
+		if err := pio.closeStdin(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &emptypb.Empty{}, nil
+}

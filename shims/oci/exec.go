@@ -1,0 +1,103 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	runc "github.com/containerd/go-runc"
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/runlet/runlet/bundle"
+	"github.com/runlet/runlet/proto/events"
+	task "github.com/runlet/runlet/proto/task/v2"
+)
+
+// Exec adds an exec process to a running task; Start runs it.
+func (s *Service) Exec(ctx context.Context, r *task.ExecProcessRequest) (*emptypb.Empty, error) {
+	c, err := s.container(r.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if err := bundle.ValidateID(r.GetExecId()); err != nil {
+		return nil, fmt.Errorf("exec id: %w", err)
+	}
+	if err := c.init.check("exec"); err != nil {
+		return nil, err
+	}
+	spec, err := decodeProcessSpec(r.GetSpec().GetValue())
+	if err != nil {
+		return nil, err
+	}
+	sio := stdio{stdin: r.GetStdin(), stdout: r.GetStdout(), stderr: r.GetStderr(), terminal: r.GetTerminal()}
+	if err := c.addExec(newProcess(c, r.GetExecId(), sio, spec)); err != nil {
+		return nil, err
+	}
+	s.publish(TopicTaskExecAdded, &events.TaskExecAdded{ContainerId: c.id, ExecId: r.GetExecId()})
+	return &emptypb.Empty{}, nil
+}
+
+func decodeProcessSpec(b []byte) (*specs.Process, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("exec without a process spec: %w", errdefs.ErrInvalidArgument)
+	}
+	var spec specs.Process
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("exec process spec: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if len(spec.Args) == 0 && spec.CommandLine == "" {
+		return nil, fmt.Errorf("exec process spec has no args: %w", errdefs.ErrInvalidArgument)
+	}
+	return &spec, nil
+}
+
+// startExec runs `runtime exec --detach` for an added exec process.
+func (s *Service) startExec(ctx context.Context, p *process) (*task.StartResponse, error) {
+	c := p.c
+	if err := c.init.check("exec"); err != nil {
+		return nil, err
+	}
+	pio, err := newProcessIO(s.ctx, p.stdio, c.opts)
+	if err != nil {
+		return nil, err
+	}
+	p.setIO(pio)
+	p.beginStart()
+	defer p.endStart()
+	pid, err := s.runExec(ctx, p, pio)
+	if err != nil {
+		p.setIO(nil)
+		pio.close()
+		return nil, err
+	}
+	p.setPid(pid)
+	p.setState(running)
+	s.publish(TopicTaskExecStarted, &events.TaskExecStarted{ContainerId: c.id, ExecId: p.execID, Pid: uint32(pid)})
+	return &task.StartResponse{Pid: uint32(pid)}, nil
+}
+
+func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int, error) {
+	c := p.c
+	pidFile := filepath.Join(c.bundle, p.execID+".pid")
+	opts := &runc.ExecOpts{IO: pio.runtimeIO(), PidFile: pidFile, Detach: true}
+	if cs := pio.consoleSocket(); cs != nil {
+		opts.ConsoleSocket = cs
+	}
+	s.exits.begin()
+	err := c.runtime.Exec(ctx, c.id, *p.spec, opts)
+	pid := 0
+	if err == nil {
+		pid, err = runc.ReadPidFile(pidFile)
+	}
+	s.exits.end(p, pid)
+	if err != nil {
+		return 0, runtimeError(c.bundle, "exec", err)
+	}
+	if err := pio.afterStart(ctx); err != nil {
+		return 0, err
+	}
+	return pid, nil
+}

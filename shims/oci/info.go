@@ -1,0 +1,46 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	runc "github.com/containerd/go-runc"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/runlet/runlet/proto/types"
+)
+
+// featuresTypeURL is the type URL containerd registers for runtime-spec's
+// features.Features, which travels as JSON.
+const featuresTypeURL = "types.containerd.io/opencontainers/runtime-spec/1/features/Features"
+
+// Info describes the shim and its runtime for `shim -info`: name and
+// version, the resolved options, and the runtime's OCI features when the
+// runtime reports them (`runc features`; older runtimes cannot).
+func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *anypb.Any) (*types.RuntimeInfo, error) {
+	opts, err := DecodeOptions(rawOpts)
+	if err != nil {
+		return nil, err
+	}
+	info := &types.RuntimeInfo{
+		Name:    name,
+		Version: &types.RuntimeVersion{Version: version},
+	}
+	if opts != nil {
+		info.Options = rawOpts
+	}
+	binary, _ := runtimeSettings(defaultBinary, "", opts)
+	r := &runc.Runc{Command: binary}
+	if v, err := r.Version(ctx); err == nil {
+		info.Annotations = map[string]string{"runtime.binary": binary, "runtime.version": v.Runc, "runtime.spec": v.Spec}
+	}
+	if feat, err := r.Features(ctx); err == nil {
+		b, err := json.Marshal(feat)
+		if err != nil {
+			return nil, fmt.Errorf("encode runtime features: %w", err)
+		}
+		info.Features = &anypb.Any{TypeUrl: featuresTypeURL, Value: b}
+	}
+	return info, nil
+}

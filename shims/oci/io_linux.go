@@ -1,0 +1,220 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/containerd/console"
+	runc "github.com/containerd/go-runc"
+	"golang.org/x/sys/unix"
+
+	"github.com/runlet/runlet/fifo"
+	"github.com/runlet/runlet/proto/runc/options"
+)
+
+// processIO connects a process' stdio to what the client named: pipes (or
+// a pty) on the process side, copiers to and from FIFOs or files on the
+// client side. Copies run for the service's lifetime, not the RPC's.
+type processIO struct {
+	life    context.Context
+	sio     stdio
+	pipes   *pipeSet     // nil with a terminal
+	socket  *runc.Socket // console socket, terminal only
+	master  console.Console
+	pty     *os.File // a non-blocking duplicate of master, read by a copier
+	stdin   *fifo.StdinCopier
+	outputs []*fifo.Copier
+}
+
+// newProcessIO prepares stdio for one process; life bounds the copies.
+func newProcessIO(life context.Context, sio stdio, opts *options.Options) (_ *processIO, err error) {
+	pio := &processIO{life: life, sio: sio}
+	defer func() {
+		if err != nil {
+			pio.close()
+		}
+	}()
+	if sio.terminal {
+		if pio.socket, err = runc.NewTempConsoleSocket(); err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		return pio, nil
+	}
+	if pio.pipes, err = newPipeSet(sio, int(opts.GetIoUid()), int(opts.GetIoGid())); err != nil {
+		return nil, err
+	}
+	if err := pio.copyPipes(); err != nil {
+		return nil, err
+	}
+	return pio, nil
+}
+
+// copyPipes starts copying the process' output pipes and its stdin FIFO.
+func (pio *processIO) copyPipes() error {
+	for _, s := range []struct {
+		name string
+		src  *os.File
+	}{{pio.sio.stdout, pio.pipes.stdout}, {pio.sio.stderr, pio.pipes.stderr}} {
+		if s.src == nil {
+			continue
+		}
+		if err := pio.copyOutput(s.name, s.src); err != nil {
+			return err
+		}
+	}
+	if pio.pipes.stdin != nil {
+		return pio.copyStdin(pio.pipes.stdin)
+	}
+	return nil
+}
+
+func (pio *processIO) copyOutput(name string, src *os.File) error {
+	dst, err := openOutput(name)
+	if err != nil {
+		return err
+	}
+	c, err := fifo.NewCopier(dst, src)
+	if err != nil {
+		dst.Close()
+		return err
+	}
+	c.Start(pio.life)
+	pio.outputs = append(pio.outputs, c)
+	return nil
+}
+
+func (pio *processIO) copyStdin(dst io.WriteCloser) error {
+	in, err := fifo.NewStdinCopier(pio.sio.stdin, dst)
+	if err != nil {
+		dst.Close()
+		return err
+	}
+	in.Start(pio.life)
+	pio.stdin = in
+	return nil
+}
+
+func openOutput(name string) (io.WriteCloser, error) {
+	path, isFIFO, err := outputTarget(name)
+	if err != nil {
+		return nil, err
+	}
+	if isFIFO {
+		return fifo.OpenOutput(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open stdio file: %w", err)
+	}
+	return f, nil
+}
+
+// runtimeIO is what the runtime command gets as the process' stdio.
+func (pio *processIO) runtimeIO() runc.IO {
+	if pio.pipes == nil {
+		return nil
+	}
+	return pio.pipes
+}
+
+func (pio *processIO) consoleSocket() *runc.Socket { return pio.socket }
+
+// afterStart runs once the runtime call returned: the process' ends of the
+// pipes are closed here, and a terminal's master is received and copied.
+func (pio *processIO) afterStart(ctx context.Context) error {
+	if pio.pipes != nil {
+		pio.pipes.CloseAfterStart()
+		return nil
+	}
+	master, err := pio.socket.ReceiveMaster()
+	if err != nil {
+		return fmt.Errorf("receive the terminal: %w", err)
+	}
+	pio.master = master
+	pio.socket.Close()
+	pio.socket = nil
+	return pio.copyTerminal()
+}
+
+// copyTerminal copies the pty master to stdout and stdin into it. The
+// copier reads a non-blocking duplicate so the poller serves it.
+func (pio *processIO) copyTerminal() error {
+	fd, err := unix.FcntlInt(pio.master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("dup terminal: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("terminal: %w", err)
+	}
+	src := os.NewFile(uintptr(fd), "pty")
+	if pio.sio.stdout != "" {
+		if err := pio.copyOutput(pio.sio.stdout, src); err != nil {
+			src.Close()
+			return err
+		}
+	}
+	pio.pty = src
+	if pio.sio.stdin != "" {
+		return pio.copyStdin(nopCloser{pio.master})
+	}
+	return nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// drain waits until the output the process wrote before exiting is out.
+func (pio *processIO) drain(ctx context.Context) {
+	for _, c := range pio.outputs {
+		if err := c.Drain(ctx); err != nil {
+			slog.Debug("output not fully drained", "error", err)
+		}
+	}
+}
+
+// closeStdin delivers what the client wrote, then closes the process' stdin.
+func (pio *processIO) closeStdin(ctx context.Context) error {
+	if pio.stdin == nil {
+		return nil
+	}
+	return pio.stdin.CloseStdin(ctx)
+}
+
+func (pio *processIO) resize(width, height uint32) error {
+	if pio.master == nil {
+		return errors.New("no terminal")
+	}
+	return pio.master.Resize(console.WinSize{Width: uint16(width), Height: uint16(height)})
+}
+
+// close stops every copy and releases every fd; it is idempotent.
+func (pio *processIO) close() {
+	if pio.stdin != nil {
+		pio.stdin.Close()
+	}
+	for _, c := range pio.outputs {
+		c.Close()
+	}
+	pio.outputs = nil
+	if pio.pty != nil {
+		pio.pty.Close()
+		pio.pty = nil
+	}
+	if pio.master != nil {
+		pio.master.Close()
+		pio.master = nil
+	}
+	if pio.socket != nil {
+		pio.socket.Close()
+		pio.socket = nil
+	}
+	if pio.pipes != nil {
+		pio.pipes.Close()
+	}
+}

@@ -1,0 +1,91 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/runlet/runlet/bundle"
+)
+
+// prepareSpec adapts config.json to this host before the runtime reads
+// it: a lower oom_score_adj than the shim may set is clamped (root without
+// CAP_SYS_RESOURCE), and an ociVersion newer than the runtime supports is
+// lowered (crun 1.8 refuses 1.2.0 and later). The file is rewritten only
+// when something changed.
+func prepareSpec(ctx context.Context, c *container) error {
+	spec, err := bundle.ReadSpec(c.bundle)
+	if err != nil {
+		return err
+	}
+	before := oomScoreAdj(spec)
+	if err := bundle.ClampOOMScoreAdj(spec); err != nil {
+		return err
+	}
+	changed := oomScoreAdj(spec) != before
+	if newerThanOneZero(spec.Version) {
+		v, err := runtimeSpecVersion(ctx, c)
+		if err == nil && versionLess(v, spec.Version) {
+			bundle.SetOCIVersion(spec, v)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return bundle.WriteSpec(c.bundle, spec)
+}
+
+func oomScoreAdj(spec *specs.Spec) int {
+	if spec.Process == nil || spec.Process.OOMScoreAdj == nil {
+		return 0
+	}
+	return *spec.Process.OOMScoreAdj
+}
+
+// specVersions caches each runtime binary's runtime-spec version.
+var specVersions sync.Map // binary -> string
+
+// runtimeSpecVersion asks the runtime (`--version`'s spec: line) through
+// go-runc, whose commands the shim's reaper waits for.
+func runtimeSpecVersion(ctx context.Context, c *container) (string, error) {
+	if v, ok := specVersions.Load(c.record.Binary); ok {
+		return v.(string), nil
+	}
+	ver, err := c.runtime.Version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("runtime version: %w", err)
+	}
+	if ver.Spec == "" {
+		return "", fmt.Errorf("runtime %s reports no spec version", c.record.Binary)
+	}
+	specVersions.Store(c.record.Binary, ver.Spec)
+	return ver.Spec, nil
+}
+
+func newerThanOneZero(v string) bool { return versionLess("1.0.99", v) }
+
+// versionLess compares major.minor.patch numerically, ignoring suffixes
+// such as -dev.
+func versionLess(a, b string) bool {
+	pa, pb := versionParts(a), versionParts(b)
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func versionParts(v string) [3]int {
+	var out [3]int
+	core, _, _ := strings.Cut(v, "-")
+	for i, part := range strings.SplitN(core, ".", 3) {
+		out[i], _ = strconv.Atoi(part)
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	task "github.com/runlet/runlet/proto/task/v2"
+)
+
+// Update changes a task's resources (runtime-spec LinuxResources JSON).
+func (s *Service) Update(ctx context.Context, r *task.UpdateTaskRequest) (*emptypb.Empty, error) {
+	c, err := s.container(r.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if err := c.init.check("update"); err != nil {
+		return nil, err
+	}
+	var res specs.LinuxResources
+	if err := json.Unmarshal(r.GetResources().GetValue(), &res); err != nil {
+		return nil, fmt.Errorf("resources: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if err := c.runtime.Update(ctx, c.id, &res); err != nil {
+		return nil, runtimeError(c.bundle, "update", err)
+	}
+	return &emptypb.Empty{}, nil
+}
