@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sync"
 
-	runc "github.com/containerd/go-runc"
 	"github.com/containerd/errdefs"
+	runc "github.com/containerd/go-runc"
 
 	"github.com/runlet/runlet/proto/runc/options"
 	"github.com/runlet/runlet/proto/types"

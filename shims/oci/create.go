@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	runc "github.com/containerd/go-runc"
 	"github.com/containerd/errdefs"
+	runc "github.com/containerd/go-runc"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/runlet/runlet/bundle"

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	runc "github.com/containerd/go-runc"
 	"github.com/containerd/errdefs"
+	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/types/known/emptypb"
 

@@ -20,7 +20,7 @@ type oomWatcher struct {
 	epfd  int
 
 	mu      sync.Mutex
-	v1      map[int32]string           // guarded by mu; eventfd -> task id
+	v1      map[int32]string              // guarded by mu; eventfd -> task id
 	cancels map[string]context.CancelFunc // guarded by mu; task id -> stop watching
 }
 

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	runc "github.com/containerd/go-runc"
 	"github.com/containerd/errdefs"
+	runc "github.com/containerd/go-runc"
 
 	"github.com/runlet/runlet/proto/runc/options"
 )
@@ -108,4 +108,3 @@ func isNotRunning(err error) bool {
 
 // finished is the error Kill gives for a process that has exited.
 var finished = fmt.Errorf("process already finished: %w", errdefs.ErrNotFound)
-

@@ -18,12 +18,12 @@ import (
 // Service implements containerd.task.v2.Task (and v3, whose messages are
 // the same) for the containers of one shim group.
 type Service struct {
-	cfg     Config
-	exits   *exitRouter
-	oom     *oomWatcher
-	ctx     context.Context // lives as long as the service
-	cancel  context.CancelFunc
-	ownPid  uint32
+	cfg    Config
+	exits  *exitRouter
+	oom    *oomWatcher
+	ctx    context.Context // lives as long as the service
+	cancel context.CancelFunc
+	ownPid uint32
 
 	hostSetup sync.Mutex
 	hostReady bool // guarded by hostSetup
