@@ -58,10 +58,21 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	for d, b := range a.blobs {
 		blobs[d] = b
 	}
+	a.pinned = a.pinned || s.isSandboxImage(a.repoTags) || s.isSandboxImage(a.repoDigests)
 	img := &Image{ID: manifest.Config.Digest.String(), RepoTags: a.repoTags, RepoDigests: a.repoDigests,
 		Size: imageSize(manifest), Layers: diffIDs, User: cfg.Config.User,
 		Annotations: manifest.Annotations, Pinned: a.pinned}
 	return s.commit(img, blobs)
+}
+
+// isSandboxImage tells whether one of names is the configured pause image.
+func (s *Service) isSandboxImage(names []string) bool {
+	for _, n := range names {
+		if s.pinnedRef != "" && n == s.pinnedRef {
+			return true
+		}
+	}
+	return false
 }
 
 // readImage reads the manifest and the config (bounded, verified against its digest).

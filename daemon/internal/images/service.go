@@ -42,6 +42,9 @@ type Service struct {
 	db   *store.DB
 	reg  *registries
 	log  *slog.Logger
+	// pinnedRef is the configured sandbox image, normalized; pulls and
+	// imports of it are pinned. "" when the built-in pause is used.
+	pinnedRef string
 
 	pulls  singleflight.Group // one pull per normalized reference at a time
 	unpack singleflight.Group // one unpack per layer diffID at a time
@@ -88,6 +91,13 @@ func New(opts Options) (*Service, error) {
 		reg:    newRegistries(opts.Config, opts.Platform),
 		images: map[string]*Image{}, refs: map[string]string{}, layers: map[string]Layer{},
 		leases: map[string]int{}, holders: map[string][]string{},
+	}
+	if opts.Config.PauseImage != "" {
+		r, err := ParseReference(opts.Config.PauseImage)
+		if err != nil {
+			return nil, fmt.Errorf("images.pause_image: %w", err)
+		}
+		s.pinnedRef = r.String()
 	}
 	for _, d := range []string{s.root, s.contentDir(), s.layersDir(), s.tmpDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

@@ -2,11 +2,14 @@ package runletd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/runlet/runlet/daemon/internal/pause"
 )
 
 // bucketImports remembers which import-directory tarballs were loaded, so an
@@ -76,5 +79,26 @@ func (d *Daemon) importOne(ctx context.Context, path string) {
 	}
 }
 
-// registerPause is filled in by the built-in pause image.
-func (d *Daemon) registerPause(ctx context.Context) error { return nil }
+// registerPause registers the built-in pause image (pinned), so a pod
+// needs no pull, whether or not a pause_image is configured.
+func (d *Daemon) registerPause(ctx context.Context) error {
+	img, err := pause.Image()
+	if err != nil {
+		return fmt.Errorf("built-in pause: %w", err)
+	}
+	reg, err := d.Images.Register(ctx, pause.Ref, img)
+	if err != nil {
+		return fmt.Errorf("built-in pause: %w", err)
+	}
+	d.log.Debug("built-in pause registered", "ref", pause.Ref, "id", reg.ID)
+	return nil
+}
+
+// SandboxImage is the image a pod sandbox runs: the configured pause_image,
+// or the built-in pause.
+func (d *Daemon) SandboxImage() string {
+	if d.cfg.Images.PauseImage != "" {
+		return d.cfg.Images.PauseImage
+	}
+	return pause.Ref
+}
