@@ -5,12 +5,15 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/runlet/runlet/bundle"
 )
@@ -28,59 +31,99 @@ var rootfsFiles = map[string]string{
 }
 
 // BusyboxRootfs fills the existing directory dir with a minimal root
-// filesystem: the host's static busybox as /bin/busybox, a /bin symlink for
-// every applet it has (sh, echo, cat, sleep, ls, ...), /etc/passwd and
-// /etc/group, and empty /dev, /proc, /sys, /tmp, /run. What it created is
-// removed by t.Cleanup, after unmounting anything a test left mounted there.
-// The test is skipped when the host has no static busybox.
+// filesystem (see WriteBusyboxRootfs). What it created is removed by
+// t.Cleanup, after unmounting anything a test left mounted there. The test
+// is skipped when the host has no static busybox.
 func BusyboxRootfs(t testing.TB, dir string) {
 	t.Helper()
-	src := staticBusybox(t)
-	t.Cleanup(func() { removeRootfs(t, dir) })
+	t.Cleanup(func() {
+		if err := RemoveBusyboxRootfs(context.Background(), dir); err != nil {
+			t.Errorf("cleanup rootfs %s: %v", dir, err)
+		}
+	})
+	err := WriteBusyboxRootfs(dir)
+	if errdefs.IsNotFound(err) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteBusyboxRootfs fills the existing directory dir with a minimal root
+// filesystem: the host's static busybox as /bin/busybox, a /bin symlink for
+// every applet it has (sh, echo, cat, sleep, ls, ...), /etc/passwd and
+// /etc/group, and empty /dev, /proc, /sys, /tmp, /run. Without a static
+// busybox on the host it fails with errdefs.ErrNotFound.
+func WriteBusyboxRootfs(dir string) error {
+	src, err := staticBusybox()
+	if err != nil {
+		return err
+	}
 	for name, mode := range rootfsDirs {
-		mkdir(t, filepath.Join(dir, name), mode)
+		if err := mkdir(filepath.Join(dir, name), mode); err != nil {
+			return err
+		}
 	}
 	for name, content := range rootfsFiles {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	copyFile(t, src, filepath.Join(dir, "bin", "busybox"), 0o755)
-	for _, applet := range applets(t, src) {
+	if err := copyFile(src, filepath.Join(dir, "bin", "busybox"), 0o755); err != nil {
+		return err
+	}
+	names, err := applets(src)
+	if err != nil {
+		return err
+	}
+	for _, applet := range names {
 		link := filepath.Join(dir, "bin", applet)
 		if err := os.Symlink("busybox", link); err != nil && !errors.Is(err, os.ErrExist) {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
+}
+
+// RemoveBusyboxRootfs unmounts what is mounted under dir and removes what
+// WriteBusyboxRootfs created there.
+func RemoveBusyboxRootfs(ctx context.Context, dir string) error {
+	if err := bundle.UnmountAll(ctx, dir); err != nil {
+		return err
+	}
+	var errs []error
+	for name := range rootfsDirs {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, name)))
+	}
+	return errors.Join(errs...)
 }
 
 // staticBusybox finds busybox on the host and checks that it runs without a
 // dynamic loader, as it must inside an empty rootfs.
-func staticBusybox(t testing.TB) string {
-	t.Helper()
+func staticBusybox() (string, error) {
 	path, err := exec.LookPath("busybox")
 	if err != nil {
-		t.Skip("busybox not found; install busybox-static")
+		return "", fmt.Errorf("busybox not found, install busybox-static: %w", errdefs.ErrNotFound)
 	}
 	f, err := elf.Open(path)
 	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
+		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			t.Skipf("%s is dynamically linked; install busybox-static", path)
+			return "", fmt.Errorf("%s is dynamically linked, install busybox-static: %w", path, errdefs.ErrNotFound)
 		}
 	}
-	return path
+	return path, nil
 }
 
 // applets lists the applet names busybox was built with.
-func applets(t testing.TB, busybox string) []string {
-	t.Helper()
+func applets(busybox string) ([]string, error) {
 	out, err := exec.Command(busybox, "--list").Output()
 	if err != nil {
-		t.Fatalf("%s --list: %v", busybox, err)
+		return nil, fmt.Errorf("%s --list: %w", busybox, err)
 	}
 	var names []string
 	for _, name := range strings.Fields(string(bytes.TrimSpace(out))) {
@@ -88,47 +131,29 @@ func applets(t testing.TB, busybox string) []string {
 			names = append(names, name)
 		}
 	}
-	return names
+	return names, nil
 }
 
-func mkdir(t testing.TB, dir string, mode os.FileMode) {
-	t.Helper()
+func mkdir(dir string, mode os.FileMode) error {
 	if err := os.Mkdir(dir, mode); err != nil && !errors.Is(err, os.ErrExist) {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.Chmod(dir, mode); err != nil {
-		t.Fatal(err)
-	}
+	return os.Chmod(dir, mode)
 }
 
-func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
-	t.Helper()
+func copyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer in.Close()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		t.Fatal(err)
+		return err
 	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func removeRootfs(t testing.TB, dir string) {
-	if err := bundle.UnmountAll(context.Background(), dir); err != nil {
-		t.Errorf("cleanup rootfs %s: %v", dir, err)
-		return
-	}
-	for name := range rootfsDirs {
-		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
-			t.Errorf("cleanup rootfs: %v", err)
-		}
-	}
+	return out.Close()
 }

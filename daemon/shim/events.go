@@ -1,0 +1,63 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/ttrpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	ttrpcevents "github.com/runlet/runlet/proto/events/ttrpc/v1"
+	"github.com/runlet/runlet/proto/types"
+)
+
+// EventHandler receives each event a shim forwards.
+type EventHandler func(ctx context.Context, env *types.Envelope)
+
+// EventsServer serves containerd.services.events.ttrpc.v1.Events at a
+// unix socket (mode 0600, directory 0700): the TTRPC_ADDRESS of shims.
+type EventsServer struct {
+	Address string
+	server  *ttrpc.Server
+}
+
+// ServeEvents listens at path and hands every event to handle.
+func ServeEvents(path string, handle EventHandler) (*EventsServer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("events socket directory: %w", err)
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("events socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("events socket: %w", err)
+	}
+	server, err := ttrpc.NewServer()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ttrpcevents.RegisterEventsService(server, forwarder(handle))
+	go server.Serve(context.Background(), ln)
+	return &EventsServer{Address: path, server: server}, nil
+}
+
+// Close stops serving and removes the socket.
+func (s *EventsServer) Close(ctx context.Context) error {
+	err := s.server.Shutdown(ctx)
+	os.Remove(s.Address)
+	return err
+}
+
+type forwarder EventHandler
+
+func (f forwarder) Forward(ctx context.Context, r *ttrpcevents.ForwardRequest) (*emptypb.Empty, error) {
+	f(ctx, r.GetEnvelope())
+	return &emptypb.Empty{}, nil
+}
