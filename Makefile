@@ -34,6 +34,11 @@ build: ## build the shims (and runletd) into bin/
 	$(GOBUILD) -o $(BIN)/runlet-shim-runc-v2 ./shims/runc-v2
 	$(GOBUILD) -o $(BIN)/runlet-shim-crun ./shims/crun
 	$(GOBUILD) -o $(BIN)/runletd ./daemon/cmd/runletd
+	$(GOBUILD) -o $(BIN)/runlet-shimrun ./integration/cmd/runlet-shimrun
+
+demo: build ## run a busybox container through runlet-shim-runc-v2 and runlet-shim-crun (root)
+	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
+	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-crun -- sh -c 'echo "hello from runlet-shim-crun (crun), pid $$$$ in $$(hostname)"'
 
 test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop
 	$(GO) test -count=1 -timeout 30m ./...

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +97,11 @@ func run(ctx context.Context, cfg Config, stdin []byte, action string, extra ...
 		args = append(args, "-debug")
 	}
 	args = append(append(args, extra...), action)
-	cmd := exec.CommandContext(ctx, cfg.Binary, args...)
+	binary, err := resolveBinary(cfg.Binary)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = cfg.Bundle
 	cmd.Env = append(append(os.Environ(),
 		"TTRPC_ADDRESS="+cfg.EventsAddress,
@@ -119,6 +124,19 @@ func run(ctx context.Context, cfg Config, stdin []byte, action string, extra ...
 		return nil, fmt.Errorf("shim %s %s: %w: %s", cfg.Binary, action, err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// resolveBinary makes the shim's path absolute: the shim runs with the
+// bundle as its working directory.
+func resolveBinary(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if err == nil {
+		path, err = filepath.Abs(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("shim %s: %w: %w", name, err, errdefs.ErrNotFound)
+	}
+	return path, nil
 }
 
 // publishBinary is what -publish-binary names: this daemon's executable.

@@ -2,27 +2,26 @@ package shim
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runlet/runlet/fifo"
 )
 
 // OpenLog creates the `log` FIFO in a bundle and opens its read end, as
 // containerd does before `start`: the serving shim writes its logs there.
-// Copy them with CopyLog; Close when the shim is gone.
-func OpenLog(bundle string) (*os.File, error) {
+// Reads wait for the shim to open it and end when the shim exits. Copy
+// them with CopyLog; Close when the shim is gone.
+func OpenLog(ctx context.Context, bundle string) (io.ReadCloser, error) {
 	path := filepath.Join(bundle, "log")
 	if err := unix.Mkfifo(path, 0o600); err != nil && err != unix.EEXIST {
 		return nil, fmt.Errorf("shim log fifo: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("shim log fifo: %w", err)
-	}
-	return f, nil
+	return fifo.OpenReader(ctx, path)
 }
 
 // CopyLog copies the shim's log lines to w, each prefixed, until the log
