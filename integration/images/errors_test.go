@@ -91,7 +91,7 @@ func TestCrictlShowsTheErrorsOfABadReferenceAndAMissingImage(t *testing.T) {
 	reg := startRegistry(t, "")
 	d := startDaemon(t, plainHTTP(reg))
 
-	out, err := d.crictl(t, "pull", "UPPER/case")
+	out, err := d.crictl(t, "pull", "BusyBox:1")
 	if err == nil || !strings.Contains(out, "InvalidArgument") {
 		t.Fatalf("crictl pull of a bad reference: err=%v\n%s", err, out)
 	}

@@ -106,7 +106,7 @@ func TestLoadErrorsNameFileKeyAndReason(t *testing.T) {
 			[]string{`endpoints[0]`, "no user, path"}},
 		{"bad mirror host", "[images.mirrors.\"a/b\"]\nendpoints = [\"http://127.0.0.1:5000\"]\n", []string{`key images.mirrors."a/b"`, "not a registry host"}},
 		{"unreachable mirror", "[images.mirrors.\"docker.io\"]\nfallback_to_host = false\n", []string{"endpoints", "could never be reached"}},
-		{"bad pause image", "[images]\npause_image = \"UPPER/case\"\n", []string{"key images.pause_image"}},
+		{"bad pause image", "[images]\npause_image = \"BusyBox\"\n", []string{"key images.pause_image"}},
 		{"long socket path", "address = \"/" + strings.Repeat("a", 120) + "\"\n", []string{"key address", "limit of a unix socket path"}},
 		{"bad plain http host", "[images]\nplain_http_registries = [\"http://x\"]\n", []string{"key images.plain_http_registries[0]"}},
 	}

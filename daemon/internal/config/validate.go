@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -72,7 +73,7 @@ func (c *Config) runtimeNames() []string {
 func (im *Images) validate() []*Error {
 	var errs []*Error
 	if im.PauseImage != "" {
-		if _, err := name.ParseReference(im.PauseImage); err != nil {
+		if _, err := reference.ParseNormalizedNamed(im.PauseImage); err != nil {
 			errs = append(errs, &Error{Key: "images.pause_image", Reason: err.Error()})
 		}
 	}

@@ -6,12 +6,8 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/distribution/reference"
 )
-
-// dockerHub is how kubelet and containerd spell Docker Hub in references;
-// go-containerregistry spells it index.docker.io.
-const dockerHub = "docker.io"
 
 // Reference is a normalized image reference, spelled as kubelet spells it:
 // docker.io/library/busybox:latest, registry.k8s.io/pause@sha256:...
@@ -22,29 +18,30 @@ type Reference struct {
 	Digest     string // "" when the reference is by tag
 }
 
-// ParseReference normalizes s (adding docker.io, library/ and :latest as
-// kubelet does). A malformed reference is errdefs.ErrInvalidArgument.
+// ParseReference normalizes s as kubelet and containerd do (adding
+// docker.io, library/ and :latest) with the reference grammar of
+// github.com/distribution/reference. A malformed reference is
+// errdefs.ErrInvalidArgument.
 func ParseReference(s string) (Reference, error) {
 	if strings.TrimSpace(s) == "" {
 		return Reference{}, fmt.Errorf("image reference is empty: %w", errdefs.ErrInvalidArgument)
 	}
-	r, err := name.ParseReference(s)
+	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
 		return Reference{}, fmt.Errorf("image reference %q: %v: %w", s, err, errdefs.ErrInvalidArgument)
 	}
-	ref := Reference{Registry: r.Context().RegistryStr(), Repository: r.Context().RepositoryStr()}
-	if ref.Registry == name.DefaultRegistry {
-		ref.Registry = dockerHub
-	}
-	switch r := r.(type) {
-	case name.Tag:
-		ref.Tag = r.TagStr()
-	case name.Digest:
+	ref := Reference{Registry: reference.Domain(named), Repository: reference.Path(named)}
+	if d, ok := named.(reference.Digested); ok {
 		// A tag written before the digest ("repo:tag@sha256:...") is ignored: the digest decides.
-		ref.Digest = r.DigestStr()
+		ref.Digest = d.Digest().String()
 		if err := ValidateDigest(ref.Digest); err != nil {
 			return Reference{}, err
 		}
+		return ref, nil
+	}
+	ref.Tag = "latest"
+	if t, ok := named.(reference.Tagged); ok {
+		ref.Tag = t.Tag()
 	}
 	return ref, nil
 }

@@ -191,11 +191,14 @@ func whiteout(root *os.Root, rel string) error {
 
 func setMetadata(root *os.Root, rel string, hdr *tar.Header) error {
 	err := inParent(root, rel, func(fd int, base string) error {
+		if hdr.Typeflag == tar.TypeLink {
+			return nil // a hardlink shares its target's inode: chown would clear its setuid bit
+		}
 		if err := unix.Fchownat(fd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
-		if hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink {
-			return nil // a symlink has no mode of its own; a hardlink shares its target's
+		if hdr.Typeflag == tar.TypeSymlink {
+			return nil // a symlink has no mode of its own
 		}
 		// base was just created by us and is not a symlink, so fchmodat acts on it.
 		if err := unix.Fchmodat(fd, base, uint32(hdr.FileInfo().Mode().Perm())|specialBits(hdr), 0); err != nil {
@@ -240,11 +243,12 @@ func setXattr(root *os.Root, dir, base, attr, value string) error {
 		return escapeError(err)
 	}
 	defer d.Close()
-	p := fmt.Sprintf("/proc/self/fd/%d", d.Fd())
-	if base != "." {
-		p += "/" + base
+	if base == "." {
+		err = unix.Fsetxattr(int(d.Fd()), attr, []byte(value), 0)
+	} else {
+		// The final component is not followed: a symlink gets its own xattr.
+		err = unix.Lsetxattr(fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), base), attr, []byte(value), 0)
 	}
-	err = unix.Lsetxattr(p, attr, []byte(value), 0)
 	if errors.Is(err, unix.ENOTSUP) && !strings.HasPrefix(attr, "trusted.") {
 		return nil // the filesystem under root keeps no such attribute; nothing to preserve it in
 	}
