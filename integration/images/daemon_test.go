@@ -1,0 +1,138 @@
+package images
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func TestRunletdRefusesABadConfigNamingFileKeyAndReason(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds runletd: skipped with -short")
+	}
+	dir := shortTempDir(t)
+	cfg := filepath.Join(dir, "bad.toml")
+	os.WriteFile(cfg, []byte(daemonConfig(dir, "[images]\npause_imag = \"x\"\n")), 0o600)
+	out, err := exec.Command(runletdBinary(t), "--config", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatalf("runletd started on a config with an unknown key:\n%s", out)
+	}
+	for _, want := range []string{cfg, "images.pause_imag", "unknown key"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("error output does not name %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root")); !os.IsNotExist(err) {
+		t.Fatal("a refused config still created the root directory")
+	}
+}
+
+func TestRunletdPrintsAVersionAndADefaultConfigThatLoads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds runletd: skipped with -short")
+	}
+	out, err := exec.Command(runletdBinary(t), "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "runletd ") {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	def, err := exec.Command(runletdBinary(t), "config", "default").Output()
+	if err != nil || !strings.Contains(string(def), "# ") || !strings.Contains(string(def), "pause_image") {
+		t.Fatalf("config default: %v\n%s", err, def)
+	}
+	// The default, pointed at temp dirs, starts a working daemon.
+	dir := shortTempDir(t)
+	text := strings.NewReplacer(`"/var/lib/runlet"`, `"`+dir+`/root"`, `"/run/runlet/runlet.sock"`, `"`+dir+`/state/runlet.sock"`,
+		`"/run/runlet"`, `"`+dir+`/state"`).Replace(string(def))
+	cfg := filepath.Join(dir, "default.toml")
+	os.WriteFile(cfg, []byte(text), 0o600)
+	p := startProcess(t, filepath.Join(dir, "runletd.log"), runletdBinary(t), "--config", cfg)
+	waitFor(t, 20*time.Second, "the socket", func() bool {
+		if p.exited() {
+			t.Fatalf("runletd on the default config exited:\n%s", p.logText())
+		}
+		_, err := os.Stat(filepath.Join(dir, "state", "runlet.sock"))
+		return err == nil
+	})
+}
+
+func TestRunletdServesAPrivateSocketAndStopsCleanlyOnSIGTERM(t *testing.T) {
+	needRoot(t)
+	d := startDaemon(t, "")
+	for p, want := range map[string]os.FileMode{d.Sock: 0o600, filepath.Dir(d.Sock): 0o700, d.Root: 0o700} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s mode %o, want %o", p, st.Mode().Perm(), want)
+		}
+	}
+	d.proc.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.proc.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("runletd did not stop within 10s of SIGTERM")
+	}
+	if code := d.proc.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.proc.logText())
+	}
+	if _, err := os.Stat(d.Sock); !os.IsNotExist(err) {
+		t.Fatal("the socket outlived runletd")
+	}
+	if !strings.Contains(d.proc.logText(), `"msg":"shutting down"`) {
+		t.Fatalf("no structured shutdown log:\n%s", d.proc.logText())
+	}
+}
+
+func TestRuntimeMethodsNotBuiltYetAnswerUnimplemented(t *testing.T) {
+	needRoot(t)
+	d := startDaemon(t, "")
+	_, err := d.Runtime.RunPodSandbox(ctxT(t), &runtime.RunPodSandboxRequest{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("RunPodSandbox: %v, want Unimplemented", err)
+	}
+	v, err := d.Runtime.Version(ctxT(t), &runtime.VersionRequest{})
+	if err != nil || v.RuntimeName != "runlet" || v.RuntimeApiVersion != "v1" {
+		t.Fatalf("Version = %v, %v", v, err)
+	}
+}
+
+func TestBuiltinPauseIsThereWithoutAnyPull(t *testing.T) {
+	needRoot(t)
+	d := startDaemon(t, "[images]\npause_image = \"\"\n") // no registry at all
+	st := imageStatus(t, d, "localhost/runlet/pause:builtin")
+	if !st.Pinned {
+		t.Fatal("the built-in pause is not pinned")
+	}
+	if len(d.layerDirs(t)) != 1 {
+		t.Fatalf("layers = %v", d.layerDirs(t))
+	}
+	entries, err := os.ReadDir(filepath.Join(d.Root, "images", "layers", "sha256", d.layerDirs(t)[0]))
+	if err != nil || len(entries) != 1 || entries[0].Name() != "pause" {
+		t.Fatalf("built-in pause layer holds %v, %v", entries, err)
+	}
+	out := d.mustCrictl(t, "images")
+	if !strings.Contains(out, "localhost/runlet/pause") {
+		t.Fatalf("crictl images does not show the built-in pause:\n%s", out)
+	}
+}
+
+func TestAConfiguredPauseImageIsPinned(t *testing.T) {
+	needRoot(t)
+	reg := startRegistry(t, "")
+	reg.push(t, "pause:3.9", pauseImage(t))
+	d := startDaemon(t, strings.Replace(designMirrors(reg), `pause_image = ""`, `pause_image = "registry.k8s.io/pause:3.9"`, 1))
+
+	d.mustCrictl(t, "pull", "registry.k8s.io/pause:3.9")
+	if st := imageStatus(t, d, "registry.k8s.io/pause:3.9"); !st.Pinned {
+		t.Fatal("the configured pause image is not pinned")
+	}
+}
