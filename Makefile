@@ -35,6 +35,7 @@ build: ## build the shims (and runletd) into bin/
 	$(GOBUILD) -o $(BIN)/runlet-shim-crun ./shims/crun
 	$(GOBUILD) -o $(BIN)/runletd ./daemon/cmd/runletd
 	$(GOBUILD) -o $(BIN)/runlet-shimrun ./integration/cmd/runlet-shimrun
+	$(GOBUILD) -o $(BIN)/runlet-bench ./integration/cmd/runlet-bench
 
 demo: build ## run a busybox container through runlet-shim-runc-v2 and runlet-shim-crun (root)
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
@@ -49,8 +50,12 @@ unit: ## unit tests only (no root, no runtimes)
 conformance: build ## shim conformance suite against any shim v2 binary: make conformance SHIM=/path/to/shim
 	RUNLET_CONFORMANCE_SHIM=$(SHIM) $(GO) test -count=1 -timeout 20m -v ./integration/conformance/ -run 'TestConformance$$'
 
-bench: build ## benchmarks (not tests): shim latencies and memory, side by side with containerd's shim
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 20x -timeout 30m ./integration/...
+CONTAINERD_SHIM ?= /usr/bin/containerd-shim-runc-v2
+
+bench: build ## benchmarks (not tests): shim latencies and memory side by side with containerd's shim, then Go benchmarks
+	$(BIN)/runlet-bench shims -n 20 -shim runlet-shim-runc-v2=$(BIN)/runlet-shim-runc-v2 -shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
+		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2=$(CONTAINERD_SHIM))
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go
 # under $(1). Import paths are relative to proto/ (e.g. "types/mount.proto"), as containerd's are.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,8 @@ type Config struct {
 	Debug      bool
 	// Env is added to the shim's environment.
 	Env []string
+	// Log receives the shim's log lines; nil discards them.
+	Log io.Writer
 }
 
 // startCommand runs `shim ... start` and returns its parsed reply.

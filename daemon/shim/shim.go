@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -26,13 +27,36 @@ type Shim struct {
 }
 
 // Start runs `start` for cfg's task and connects to the shim it names
-// (a new server, or the live one of the task's group).
+// (a new server, or the live one of the task's group). As containerd
+// does, it first makes the bundle's `log` FIFO and reads it (containerd's
+// shims exit without one), copying lines to cfg.Log until the connection
+// to the shim ends.
 func Start(ctx context.Context, cfg Config) (*Shim, error) {
-	reply, err := startCommand(ctx, cfg)
+	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
+	log, err := OpenLog(logCtx, cfg.Bundle)
 	if err != nil {
+		stopLog()
 		return nil, err
 	}
-	return Connect(ctx, reply)
+	go CopyLog(log, logWriter(cfg), "")
+	reply, err := startCommand(ctx, cfg)
+	if err == nil {
+		var s *Shim
+		if s, err = Connect(ctx, reply); err == nil {
+			go func() { <-s.Done(); stopLog(); log.Close() }()
+			return s, nil
+		}
+	}
+	stopLog()
+	log.Close()
+	return nil, err
+}
+
+func logWriter(cfg Config) io.Writer {
+	if cfg.Log == nil {
+		return io.Discard
+	}
+	return cfg.Log
 }
 
 // Connect dials a shim at a known address (after a daemon restart).

@@ -42,14 +42,10 @@ func run(ctx context.Context, shimPath string, args []string, verbose bool) (int
 		return 0, err
 	}
 	defer events.Close(context.WithoutCancel(ctx))
-	stopLog, err := forwardShimLog(ctx, b.Path, verbose)
-	if err != nil {
-		return 0, err
-	}
-	defer stopLog()
 	cfg := shim.Config{
 		Binary: shimPath, ID: id, Namespace: namespace, Bundle: b.Path,
 		DaemonAddress: filepath.Join(dir, "daemon.sock"), EventsAddress: events.Address, MaxVersion: 3,
+		Log: logTo(verbose),
 	}
 	s, err := shim.Start(ctx, cfg)
 	if err != nil {
@@ -63,7 +59,7 @@ func run(ctx context.Context, shimPath string, args []string, verbose bool) (int
 func newBundle(ctx context.Context, dir, id string, args []string) (*bundle.Bundle, error) {
 	spec := bundle.DefaultSpec(id, bundle.RootfsDir, args)
 	spec.Hostname = id
-	spec.Linux.CgroupsPath = "/" + namespace + "/" + id
+	spec.Linux.CgroupsPath = "/" + id // no parent of ours is left behind
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -141,18 +137,16 @@ func waitCopies(done <-chan struct{}, timeout time.Duration) {
 	}
 }
 
-func forwardShimLog(ctx context.Context, bundlePath string, verbose bool) (func(), error) {
-	log, err := shim.OpenLog(ctx, bundlePath)
-	if err != nil {
-		return nil, err
-	}
-	w := io.Discard
+func logTo(verbose bool) io.Writer {
 	if verbose {
-		w = os.Stderr
+		return prefixWriter{os.Stderr}
 	}
-	go shim.CopyLog(log, w, "shim: ")
-	return func() { log.Close() }, nil
+	return nil
 }
+
+type prefixWriter struct{ w io.Writer }
+
+func (p prefixWriter) Write(b []byte) (int, error) { return fmt.Fprintf(p.w, "shim: %s", b) }
 
 func printEvent(verbose bool) shim.EventHandler {
 	return func(_ context.Context, env *types.Envelope) {
