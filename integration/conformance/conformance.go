@@ -1,0 +1,189 @@
+// Package conformance checks that a containerd shim v2 binary behaves as
+// containerd expects: bootstrap in every generation, every task RPC,
+// events, stdio, grouping, the delete and -info subcommands, and that it
+// leaks nothing. It drives real shims, real runtimes and real FIFOs.
+//
+// A runtime author calls Run from a test of their own:
+//
+//	func TestMyShim(t *testing.T) {
+//		conformance.Run(t, conformance.Config{
+//			Shim:    "/usr/local/bin/containerd-shim-mine-v2",
+//			Runtime: "runc",
+//		})
+//	}
+//
+// See README.md for what each check proves and how to read failures.
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet/integration/internal/shimtest"
+)
+
+// Capability is an optional part of the shim protocol.
+type Capability string
+
+const (
+	// BootstrapV3: `start` reads protobuf BootstrapParams on stdin and
+	// replies with a protobuf BootstrapResult (containerd >= 2.3).
+	BootstrapV3 Capability = "bootstrap-v3"
+	// TaskV3: with MAX_SHIM_VERSION=3 the shim replies version 3 and
+	// serves containerd.task.v3.Task.
+	TaskV3 Capability = "task-v3"
+	// Info: `SHIM -info` prints a containerd.types.RuntimeInfo.
+	Info Capability = "info"
+)
+
+// Config names the shim under test and what it supports.
+type Config struct {
+	// Shim is the shim binary.
+	Shim string
+	// Runtime is the OCI runtime the shim drives by default, by name or
+	// path ("runc" when empty). The suite uses it to find and force-delete
+	// containers a shim left behind.
+	Runtime string
+	// DefaultRoot is the runtime state root the shim uses when no runtime
+	// options name one, without the namespace (containerd's runc shim:
+	// /run/containerd/runc). Empty skips the check that sends no options.
+	DefaultRoot string
+	// PublishBinary is passed as -publish-binary ("/bin/false" when empty:
+	// events must go over ttrpc to TTRPC_ADDRESS).
+	PublishBinary string
+	// Supports lists capabilities the shim claims: their checks must pass.
+	Supports []Capability
+	// Lacks lists capabilities the shim does not have, with the reason;
+	// their checks are skipped with that reason.
+	// A capability in neither list is probed: a shim that shows no sign of
+	// it has the check skipped with what it answered.
+	Lacks map[Capability]string
+	// Deviations are known departures from the protocol the shim's users
+	// accept, with the reason: the affected assertion still requires the
+	// call to fail (and the task to be unharmed) but accepts the shim's
+	// status code, and logs the deviation.
+	Deviations map[Deviation]string
+}
+
+// Deviation is a known, accepted departure of a shim from the protocol.
+type Deviation string
+
+const (
+	// DuplicateCreateCode: a Create with an id in use fails, but not with
+	// AlreadyExists (containerd 1.6 passes runc's "container with given ID
+	// already exists" through as Unknown).
+	DuplicateCreateCode Deviation = "duplicate-create-code"
+	// CloseIOUnknownExecCode: CloseIO of an unknown exec fails, but not
+	// with NotFound (containerd 1.6 returns Unknown "process does not
+	// exist ...: not found").
+	CloseIOUnknownExecCode Deviation = "closeio-unknown-exec-code"
+)
+
+func (c *Config) claims(cap Capability) bool {
+	for _, s := range c.Supports {
+		if s == cap {
+			return true
+		}
+	}
+	return false
+}
+
+// require skips t when the shim lacks cap; it reports whether the shim
+// claims it (false: unknown, probe and skip on no sign of it).
+func (c *Config) require(t *testing.T, cap Capability) (claimed bool) {
+	t.Helper()
+	if reason, ok := c.Lacks[cap]; ok {
+		t.Skipf("shim lacks %s: %s", cap, reason)
+	}
+	return c.claims(cap)
+}
+
+// suite is what every check gets.
+type suite struct {
+	cfg       Config
+	target    shimtest.Target
+	namespace string
+}
+
+// Run runs every check against the shim as subtests of t. Each check has
+// its own bundles, events server and stdio, and is followed by a leak
+// check. Run skips under -short and without root.
+func Run(t *testing.T, cfg Config) {
+	if testing.Short() {
+		t.Skip("shim conformance drives real shims and runtimes: skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("shim conformance needs root")
+	}
+	shim, err := filepath.Abs(cfg.Shim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(shim); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		t.Fatalf("shim %q is not an executable file: %v", cfg.Shim, err)
+	}
+	cfg.Shim = shim
+	if cfg.Runtime == "" {
+		cfg.Runtime = "runc"
+	}
+	runtime, err := exec.LookPath(cfg.Runtime)
+	if err != nil {
+		t.Skipf("runtime %q not found: %v", cfg.Runtime, err)
+	}
+	for _, c := range cfg.Supports {
+		if reason, ok := cfg.Lacks[c]; ok {
+			t.Fatalf("config both supports and lacks %s (%s)", c, reason)
+		}
+	}
+	s := &suite{
+		cfg: cfg,
+		target: shimtest.Target{
+			Shim: shim, Runtime: runtime, DefaultRoot: cfg.DefaultRoot,
+			PublishBinary: cfg.PublishBinary,
+		},
+		namespace: "conformance-" + shimtest.RandomHex(4),
+	}
+	t.Logf("shim %s, runtime %s, namespace %s, supports %v, lacks %s",
+		shim, runtime, s.namespace, cfg.Supports, lacks(cfg.Lacks))
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			for _, c := range g.checks {
+				t.Run(c.name, func(t *testing.T) {
+					c.run(t, s.env(t))
+				})
+			}
+		})
+	}
+}
+
+func lacks(m map[Capability]string) string {
+	var out []string
+	for c, r := range m {
+		out = append(out, fmt.Sprintf("%s (%s)", c, r))
+	}
+	sort.Strings(out)
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// check is one named subtest.
+type check struct {
+	name string
+	run  func(t *testing.T, x *tx)
+}
+
+type group struct {
+	name   string
+	checks []check
+}
+
+// groups lists every check, by area; each area's file appends its own.
+var groups []group
+
+func register(name string, checks ...check) {
+	groups = append(groups, group{name: name, checks: checks})
+}

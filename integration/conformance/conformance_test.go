@@ -1,0 +1,89 @@
+package conformance_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/runlet/runlet/integration/conformance"
+)
+
+// TestConformance runs the suite against RUNLET_CONFORMANCE_SHIM when set
+// (make conformance SHIM=...); otherwise against runlet's two shims and
+// Debian's containerd-shim-runc-v2 (containerd 1.6), the reference.
+func TestConformance(t *testing.T) {
+	if shim := os.Getenv("RUNLET_CONFORMANCE_SHIM"); shim != "" {
+		cfg := conformance.Config{Shim: shim, Runtime: os.Getenv("RUNLET_CONFORMANCE_RUNTIME")}
+		if cfg.Runtime == "" && filepath.Base(shim) == "runlet-shim-crun" {
+			cfg.Runtime = "crun"
+		}
+		t.Run(filepath.Base(shim), func(t *testing.T) { conformance.Run(t, cfg) })
+		return
+	}
+	for _, c := range []conformance.Config{
+		runletShim(t, "runlet-shim-runc-v2", "runc"),
+		runletShim(t, "runlet-shim-crun", "crun"),
+		containerdShim(),
+	} {
+		t.Run(filepath.Base(c.Shim), func(t *testing.T) { conformance.Run(t, c) })
+	}
+}
+
+// runletShim finds one of our shims in RUNLET_BIN (default <repo>/bin),
+// building it into a temp dir when missing. Our shims claim every
+// capability: a check they fail is a bug, never a skip.
+func runletShim(t *testing.T, name, runtimeName string) conformance.Config {
+	return conformance.Config{
+		Shim:        ourBinary(t, name),
+		Runtime:     runtimeName,
+		DefaultRoot: "/run/runlet/runtime/" + runtimeName,
+		Supports:    []conformance.Capability{conformance.BootstrapV3, conformance.TaskV3, conformance.Info},
+	}
+}
+
+// containerdShim is Debian's containerd 1.6 runc shim.
+func containerdShim() conformance.Config {
+	const why = "containerd 1.6 predates it"
+	return conformance.Config{
+		Shim:          "/usr/bin/containerd-shim-runc-v2",
+		Runtime:       "runc",
+		DefaultRoot:   "/run/containerd/runc",
+		PublishBinary: "/usr/bin/containerd",
+		Lacks: map[conformance.Capability]string{
+			conformance.BootstrapV3: why + " (bootstrap v3 is containerd >= 2.3)",
+			conformance.TaskV3:      why + " (task v3 is containerd >= 2.0)",
+			conformance.Info:        why + " (-info is containerd >= 2.0)",
+		},
+		Deviations: map[conformance.Deviation]string{
+			conformance.DuplicateCreateCode:    "containerd 1.6 reports runc's error as Unknown",
+			conformance.CloseIOUnknownExecCode: "containerd 1.6 reports a wrapped not-found as Unknown",
+		},
+	}
+}
+
+func ourBinary(t *testing.T, name string) string {
+	dir := os.Getenv("RUNLET_BIN")
+	if dir == "" {
+		_, file, _, _ := runtime.Caller(0)
+		dir = filepath.Join(filepath.Dir(file), "..", "..", "bin")
+	}
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if testing.Short() {
+		return path // Run skips anyway
+	}
+	out := filepath.Join(t.TempDir(), name)
+	pkg := map[string]string{"runlet-shim-runc-v2": "./shims/runc-v2", "runlet-shim-crun": "./shims/crun"}[name]
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	return out
+}
