@@ -275,7 +275,6 @@ func rootfsMounted(b *shimtest.Bundle) bool {
 	return slices.Contains(shimtest.MountsUnder(b.RootfsTarget()), b.RootfsTarget())
 }
 
-
 // memoryResources limits memory (and memory+swap where the host accounts
 // swap, so a hog cannot escape into swap).
 func memoryResources(limit int64) *specs.LinuxResources {

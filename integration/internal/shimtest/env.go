@@ -62,7 +62,7 @@ type Env struct {
 	bundles     []string
 	roots       map[string]bool // runtime roots used (without namespace)
 	staleSocket map[string]bool // sockets of shims the test killed on purpose
-	pids        map[int]string // shim pid -> start time
+	pids        map[int]string  // shim pid -> start time
 	stdios      []*Stdio
 }
 
