@@ -46,7 +46,8 @@ func serve(ctx context.Context, cfg Config, f *flags) error {
 	if err != nil {
 		return err
 	}
-	server, err := ttrpc.NewServer()
+	trim := &trimmer{}
+	server, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(trim.interceptor))
 	if err != nil {
 		return fmt.Errorf("ttrpc server: %w", err)
 	}
@@ -54,6 +55,7 @@ func serve(ctx context.Context, cfg Config, f *flags) error {
 	taskv3.RegisterTaskService(server, svc)
 	go server.Serve(ctx, ln)
 	slog.Info("serving", "id", f.id, "namespace", f.namespace, "socket", f.socket)
+	trim.arm()
 	select {
 	case <-shutdown:
 	case <-ctx.Done():

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/daemon/shim"
 	task "github.com/runlet/runlet/proto/task/v2"
 )
+
+// settle is how long a pod runs quietly before its shim's memory is read.
+const settle = 2 * time.Second
 
 // podMemory starts one shim serving a pod of two running containers (one
 // shim group) and reads its RSS and PSS.
@@ -45,6 +49,9 @@ func (e *env) podMemory(ctx context.Context, s benchShim) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Steady state: what a shim holds while it serves a quiet pod, after
+	// the start-up of its containers.
+	time.Sleep(settle)
 	return smapsRollup(int(c.GetShimPid()))
 }
 

@@ -20,7 +20,7 @@ func printTable(out io.Writer, shims []benchShim, runs int, res map[string]map[s
 	for _, p := range phases {
 		fmt.Fprintf(w, "%s\t", p)
 	}
-	fmt.Fprint(w, "RSS / PSS of a 2-container pod (MiB)\t\n")
+	fmt.Fprintf(w, "RSS / PSS of a 2-container pod, %s after start (MiB)\t\n", settle)
 	for _, s := range shims {
 		fmt.Fprintf(w, "%s\t", s.name)
 		for _, p := range phases {
