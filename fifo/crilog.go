@@ -76,9 +76,11 @@ func OpenLog(path string) (*LogWriter, error) {
 // Stream returns a writer whose bytes become records of stream s. Lines
 // ending in "\n" or "\r\n" become F records without the line ending; lines
 // over [MaxLineSize] are split into P records of exactly MaxLineSize bytes
-// and a final F. Close writes a trailing unterminated line as P. A stream is
-// safe for concurrent use; write each stream from one copier so that its
-// lines stay in order.
+// and a final F. Close writes a trailing unterminated line as P. The writer
+// also has a Flush() error method, which [Copier.Drain] calls, that writes
+// the unterminated line held back as P (a "\r\n" cut by it keeps its '\r').
+// A stream is safe for concurrent use; write each stream from one copier so
+// that its lines stay in order.
 func (w *LogWriter) Stream(s Stream) io.WriteCloser {
 	st := &logStream{w: w, name: s}
 	w.mu.Lock()

@@ -48,6 +48,20 @@ func (s *logStream) Close() error {
 	return nil
 }
 
+// Flush writes the unterminated line held back as P records; the line
+// goes on in the next record. [Copier.Drain] calls it, so that a process'
+// last words are in the file when its exit is reported.
+func (s *logStream) Flush() error {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	if s.closed || s.w.f == nil {
+		return nil
+	}
+	s.flushPartial()
+	s.w.flush()
+	return nil
+}
+
 // endLine writes the line made of pending and tail, whose '\n' was seen.
 // The caller holds w.mu.
 func (s *logStream) endLine(tail []byte) {

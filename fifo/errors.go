@@ -1,6 +1,7 @@
 package fifo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,12 @@ import (
 
 // wrapOS adds the errdefs class of an operating-system error, keeping the
 // original error reachable with errors.Is and errors.As.
+// Context errors keep their own class (errdefs.IsCanceled,
+// errdefs.IsDeadlineExceeded).
 func wrapOS(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	return fmt.Errorf("%s: %w: %w", op, err, classOf(err))
 }
 
