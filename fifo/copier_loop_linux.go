@@ -13,7 +13,7 @@ import (
 func (c *Copier) run(stopOnCancel func() bool) {
 	defer close(c.exited)
 	buf := bufPool.Get().(*[]byte)
-	err := c.copy(*buf)
+	err := c.pump(*buf)
 	bufPool.Put(buf)
 	stopOnCancel()
 	closeErr := c.closeDst()
@@ -30,8 +30,8 @@ func (c *Copier) run(stopOnCancel func() bool) {
 	c.wake()
 }
 
-// copy moves bytes from src to dst until the end of src (nil) or an error.
-func (c *Copier) copy(buf []byte) error {
+// pump moves bytes from src to dst until the end of src (nil) or an error.
+func (c *Copier) pump(buf []byte) error {
 	for {
 		n, err := c.read(buf)
 		if errors.Is(err, io.EOF) {

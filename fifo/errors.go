@@ -39,3 +39,11 @@ func classOf(err error) error {
 	}
 	return errdefs.ErrUnknown
 }
+
+// closeFile closes f, classifying a failure.
+func closeFile(f *os.File) error {
+	if err := f.Close(); err != nil {
+		return wrapOS("close "+f.Name(), err)
+	}
+	return nil
+}

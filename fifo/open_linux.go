@@ -45,19 +45,28 @@ func openFIFO(ctx context.Context, path string, flag int) (io.ReadWriteCloser, e
 // writes block once it is full, until a reader comes back. Close releases
 // both ends.
 func OpenOutput(path string) (io.WriteCloser, error) {
-	if err := isFIFO(path); err != nil {
+	r, w, err := openBothEnds(path)
+	if err != nil {
 		return nil, err
 	}
-	r, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, wrapOS("open fifo "+path, err)
-	}
-	w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		_ = r.Close()
-		return nil, wrapOS("open fifo "+path, err)
-	}
 	return &heldWriter{w: w, held: r}, nil
+}
+
+// openBothEnds opens the FIFO at path for reading, then for writing, both
+// non-blocking and pollable: neither open waits, as each end finds a peer.
+func openBothEnds(path string) (r, w *os.File, err error) {
+	if err := isFIFO(path); err != nil {
+		return nil, nil, err
+	}
+	r, err = os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, wrapOS("open fifo "+path, err)
+	}
+	w, err = os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, errors.Join(wrapOS("open fifo "+path, err), closeFile(r))
+	}
+	return r, w, nil
 }
 
 // heldWriter is a FIFO's write end that keeps a read end open.
@@ -72,7 +81,7 @@ func (h *heldWriter) Write(p []byte) (int, error) {
 
 // Close closes both ends; a Write waiting on a full FIFO returns.
 func (h *heldWriter) Close() error {
-	return errors.Join(h.w.Close(), h.held.Close())
+	return errors.Join(closeFile(h.w), closeFile(h.held))
 }
 
 // Pipes are the client ends of a Set's FIFOs, as runletd holds them for a

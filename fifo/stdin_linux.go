@@ -7,8 +7,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // StdinCopier feeds a process' stdin from a FIFO. It holds the FIFO open
@@ -17,38 +15,31 @@ import (
 // closed only by CloseStdin, the shim's CloseIO.
 type StdinCopier struct {
 	copier *Copier
-	fifo   *os.File // the read end, the copier's source
-	spare  *os.File // a write end held so the FIFO never reports EOF
+	reader *os.File // the FIFO's read end, the copier's source
+	spare  *os.File // a FIFO write end held so the reader never sees EOF
 
 	closeOnce sync.Once
 	closeErr  error // set once inside closeOnce
 }
 
 // NewStdinCopier opens the stdin FIFO at path, without blocking, to copy it
-// into dst, the process' stdin, which the StdinCopier then owns. Start
+// into dst, the process' stdin. On success the StdinCopier owns dst. Start
 // starts the copy.
 func NewStdinCopier(path string, dst io.WriteCloser) (*StdinCopier, error) {
-	if err := isFIFO(path); err != nil {
+	r, w, err := openBothEnds(path)
+	if err != nil {
 		return nil, err
-	}
-	r, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, wrapOS("open stdin fifo", err)
-	}
-	w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		_ = r.Close()
-		return nil, wrapOS("open stdin fifo", err)
 	}
 	c, err := NewCopier(dst, r)
 	if err != nil {
-		return nil, errors.Join(err, r.Close(), w.Close())
+		return nil, errors.Join(err, closeFile(r), closeFile(w))
 	}
-	return &StdinCopier{copier: c, fifo: r, spare: w}, nil
+	return &StdinCopier{copier: c, reader: r, spare: w}, nil
 }
 
-// Start starts copying; cancelling ctx stops the copy (stdin stays open
-// until CloseStdin or Close).
+// Start starts copying. Cancelling ctx stops the copy and closes the
+// process' stdin, as Close does: pass a context that lives as long as the
+// process, not a request's.
 func (s *StdinCopier) Start(ctx context.Context) {
 	s.copier.Start(ctx)
 }
@@ -69,7 +60,7 @@ func (s *StdinCopier) CloseStdin(ctx context.Context) error {
 // ends. Closing twice is a no-op.
 func (s *StdinCopier) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.copier.Close(), s.fifo.Close(), s.spare.Close())
+		s.closeErr = errors.Join(s.copier.Close(), closeFile(s.reader), closeFile(s.spare))
 	})
 	return s.closeErr
 }
