@@ -59,6 +59,7 @@ func containerdShim() conformance.Config {
 		Deviations: map[conformance.Deviation]string{
 			conformance.DuplicateCreateCode:    "containerd 1.6 reports runc's error as Unknown",
 			conformance.CloseIOUnknownExecCode: "containerd 1.6 reports a wrapped not-found as Unknown",
+			conformance.TerminalStdinFIFOLeak:  "containerd 1.6's copyConsole never closes the stdin FIFO",
 		},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ type Stdio struct {
 	outDone  chan error
 	errDone  chan error
 	dir      string
+	terminal bool
 	closeAll sync.Once
 }
 
@@ -58,7 +60,7 @@ func (e *Env) NewStdio(opts StdioOptions) *Stdio {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := &Stdio{dir: dir}
+	s := &Stdio{dir: dir, terminal: opts.Terminal}
 	t.Cleanup(func() { s.Close() })
 	e.mu.Lock()
 	e.stdios = append(e.stdios, s)
@@ -198,4 +200,23 @@ func (e *Env) closeStdio() {
 	for _, s := range sets {
 		s.Close()
 	}
+}
+
+// onlyTerminalStdin reports whether every fd target is the stdin FIFO of
+// a terminal stdio set.
+func (e *Env) onlyTerminalStdin(fds []string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, fd := range fds {
+		ok := false
+		for _, s := range e.stdios {
+			if s.terminal && s.Stdin != "" && strings.Contains(fd, "-> "+s.Stdin) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
