@@ -20,6 +20,7 @@ type addition struct {
 	blobs       map[string][]byte // extra content to keep (an index), by digest
 	pinned      bool
 	from        string // for errors: where the image came from
+	remote      bool   // layers come from a registry (compressed blobs)
 }
 
 // add unpacks a's layers (each at most once), stores its manifest and config,
@@ -46,7 +47,7 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 		return nil, fmt.Errorf("%s: layers: %w", a.from, err)
 	}
 	for i, l := range layers {
-		if err := s.ensureLayer(ctx, diffIDs[i], l); err != nil {
+		if err := s.ensureLayer(ctx, diffIDs[i], l, a.remote); err != nil {
 			return nil, err
 		}
 	}

@@ -121,10 +121,22 @@ func extractPlainEntry(root *os.Root, tr io.Reader, hdr *tar.Header) error {
 		if err := root.MkdirAll(pathDir(rel), 0o700); err != nil {
 			return escapeError(err)
 		}
-		return escapeError(writeFile(root, rel, tr))
+		return escapeError(writeRootFile(root, rel, tr))
 	default:
 		return fmt.Errorf("an image layout holds only files and directories, not type %q: %w", hdr.Typeflag, errdefs.ErrInvalidArgument)
 	}
+}
+
+func writeRootFile(root *os.Root, rel string, r io.Reader) error {
+	f, err := root.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func pathDir(rel string) string {

@@ -2,10 +2,7 @@ package images
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/containerd/errdefs"
@@ -41,7 +38,7 @@ func (s *Service) hasLayer(diffID string) bool {
 
 // ensureLayer unpacks layer unless it is already in the store. Concurrent
 // callers for one diffID share a single download and unpack.
-func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer) error {
+func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer, fromRegistry bool) error {
 	if s.hasLayer(diffID) {
 		return nil
 	}
@@ -49,14 +46,14 @@ func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer
 		if s.hasLayer(diffID) {
 			return nil, nil
 		}
-		return nil, s.unpackNew(ctx, diffID, layer)
+		return nil, s.unpackNew(ctx, diffID, layer, fromRegistry)
 	})
 	return err
 }
 
 // unpackNew unpacks into a temporary directory, checks the content against
 // diffID, and only then renames it into place and records it.
-func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer) (err error) {
+func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer, fromRegistry bool) (err error) {
 	tmp, err := os.MkdirTemp(s.tmpDir(), "layer-")
 	if err != nil {
 		return err
@@ -66,7 +63,7 @@ func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer) 
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := s.unpackVerified(ctx, diffID, layer, tmp); err != nil {
+	if err := unpackStream(ctx, diffID, layer, fromRegistry, tmp); err != nil {
 		return err
 	}
 	bytes, inodes, err := diskUsage(tmp)
@@ -87,26 +84,6 @@ func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer) 
 		return err
 	}
 	s.layers[diffID] = l
-	return nil
-}
-
-func (s *Service) unpackVerified(ctx context.Context, diffID string, layer v1.Layer, dir string) error {
-	rc, err := layer.Uncompressed()
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", diffID, err)
-	}
-	defer rc.Close()
-	h := sha256.New()
-	tee := io.TeeReader(rc, h)
-	if err := unpackLayer(ctx, tee, dir); err != nil {
-		return fmt.Errorf("unpack layer %s: %w", diffID, err)
-	}
-	if _, err := io.Copy(io.Discard, tee); err != nil { // tar padding after the end marker
-		return fmt.Errorf("layer %s: %w", diffID, err)
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
-		return fmt.Errorf("layer content is %s, the config says %s: %w", got, diffID, errdefs.ErrDataLoss)
-	}
 	return nil
 }
 

@@ -27,7 +27,7 @@ func (s *Service) pull(ctx context.Context, ref Reference, auth *Auth) (string, 
 		return "", err
 	}
 	s.log.DebugContext(ctx, "pulling", "ref", ref.String(), "from", src.host, "digest", src.topDigest)
-	a := addition{img: src.img, repoDigests: []string{ref.Repo() + "@" + src.topDigest}, from: src.host}
+	a := addition{img: src.img, repoDigests: []string{ref.Repo() + "@" + src.topDigest}, from: src.host, remote: true}
 	if t := ref.TagRef(); t != "" {
 		a.repoTags = []string{t}
 	}

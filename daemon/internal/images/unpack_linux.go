@@ -26,17 +26,23 @@ const (
 
 // unpackLayer extracts the uncompressed layer tar r into the empty directory
 // dir, turning whiteouts into overlayfs whiteouts (0:0 character devices) and
-// opaque markers into the trusted.overlay.opaque xattr. Every file operation
-// goes through an os.Root, so no entry name, symlink or hardlink can make it
-// read or write outside dir; an entry that tries is an InvalidArgument error.
+// opaque markers into the trusted.overlay.opaque xattr.
+//
+// Safety: every directory is opened through an os.Root, which refuses any
+// path that leaves dir, through ".." or symlinks; every entry is then made
+// with an *at system call on that directory's descriptor and a single path
+// component that is never followed if it is a symlink. So no entry name,
+// symlink or hardlink makes it read or write outside dir; an entry that tries
+// is an InvalidArgument error.
 func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	u := &unpacker{root: root, dirs: map[string]*parentDir{}, buf: make([]byte, 128<<10)}
+	defer u.forget()
 	tr := tar.NewReader(r)
-	var dirs []*tar.Header
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -48,20 +54,63 @@ func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read layer tar: %v: %w", err, errdefs.ErrDataLoss)
 		}
-		if err := applyEntry(root, tr, hdr); err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
-		}
-		if hdr.Typeflag == tar.TypeDir {
-			dirs = append(dirs, hdr)
-		}
-	}
-	// Creating children changed the directories' times: set them last.
-	for _, hdr := range dirs {
-		if err := setTimes(root, hdr); err != nil {
+		if err := u.apply(tr, hdr); err != nil {
 			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
 		}
 	}
-	return nil
+	return u.fixDirTimes()
+}
+
+// unpacker holds the state of one layer's extraction; it is used by one goroutine.
+type unpacker struct {
+	root    *os.Root
+	dirs    map[string]*parentDir // open directories by path relative to root
+	dirHdrs []*tar.Header         // directories whose times are set last
+	buf     []byte                // copy buffer for file contents
+}
+
+// parentDir is an open directory of the layer.
+type parentDir struct {
+	f      *os.File
+	fd     int
+	setgid bool // new entries inherit the directory's group
+}
+
+// forget closes the cached directories. It must be called whenever an entry
+// removes a directory or symlink, which may be (or lead to) a cached one.
+func (u *unpacker) forget() {
+	for _, d := range u.dirs {
+		d.f.Close()
+	}
+	clear(u.dirs)
+}
+
+// dir returns the open directory rel, creating it (and its parents) when create is set.
+func (u *unpacker) dir(rel string, create bool) (*parentDir, error) {
+	if d, ok := u.dirs[rel]; ok {
+		return d, nil
+	}
+	if create {
+		if err := u.root.MkdirAll(rel, 0o755); err != nil {
+			return nil, escapeError(err)
+		}
+	}
+	f, err := u.root.Open(rel)
+	if err != nil {
+		return nil, escapeError(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a directory: %w", rel, errdefs.ErrInvalidArgument)
+	}
+	d := &parentDir{f: f, fd: int(f.Fd()), setgid: st.Mode&unix.S_ISGID != 0}
+	u.dirs[rel] = d
+	return d, nil
 }
 
 // entryPath turns a tar name into a path relative to the layer root,
@@ -79,7 +128,7 @@ func entryPath(name string) (string, error) {
 	return rel, nil
 }
 
-func applyEntry(root *os.Root, tr io.Reader, hdr *tar.Header) error {
+func (u *unpacker) apply(r io.Reader, hdr *tar.Header) error {
 	rel, err := entryPath(hdr.Name)
 	if err != nil {
 		return err
@@ -87,20 +136,24 @@ func applyEntry(root *os.Root, tr io.Reader, hdr *tar.Header) error {
 	if rel == "." {
 		return nil // the layer root itself: its attributes come from the container's upper dir
 	}
-	parent, base := path.Dir(rel), path.Base(rel)
-	if err := root.MkdirAll(parent, 0o755); err != nil {
-		return escapeError(err)
+	parent, err := u.dir(path.Dir(rel), true)
+	if err != nil {
+		return err
 	}
+	base := path.Base(rel)
 	if base == opaqueMarker {
-		return setXattr(root, parent, ".", opaqueXattr, "y")
+		return setXattr(parent.fd, ".", opaqueXattr, "y")
 	}
 	if name, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
-		return whiteout(root, path.Join(parent, name))
+		return u.whiteout(parent, path.Join(path.Dir(rel), name))
 	}
-	if err := create(root, rel, tr, hdr); err != nil {
-		return escapeError(err)
+	if err := u.create(parent, rel, r, hdr); err != nil {
+		return err
 	}
-	return setMetadata(root, rel, hdr)
+	if hdr.Typeflag == tar.TypeDir {
+		u.dirHdrs = append(u.dirHdrs, hdr)
+	}
+	return u.setMetadata(parent, path.Base(rel), hdr)
 }
 
 // escapeError classifies os.Root's refusal to leave the root.
@@ -111,115 +164,148 @@ func escapeError(err error) error {
 	return err
 }
 
-func create(root *os.Root, rel string, tr io.Reader, hdr *tar.Header) error {
-	if hdr.Typeflag == tar.TypeDir {
-		if st, err := root.Lstat(rel); err == nil && st.IsDir() {
-			return nil // a directory repeated (or created as a parent): keep its children
-		}
-	}
-	if err := root.RemoveAll(rel); err != nil {
+// create makes the entry; an existing entry of the same name is replaced
+// (a directory is kept when the entry is a directory too).
+func (u *unpacker) create(parent *parentDir, rel string, r io.Reader, hdr *tar.Header) error {
+	base := path.Base(rel)
+	err := u.createOnce(parent, base, r, hdr)
+	if !errors.Is(err, unix.EEXIST) {
 		return err
 	}
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		return root.Mkdir(rel, 0o700)
-	case tar.TypeReg, tar.TypeRegA:
-		return writeFile(root, rel, tr)
-	case tar.TypeSymlink:
-		return root.Symlink(hdr.Linkname, rel)
-	case tar.TypeLink:
-		target, err := entryPath(hdr.Linkname)
+	var st unix.Stat_t
+	if err := unix.Fstatat(parent.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if isDir && hdr.Typeflag == tar.TypeDir {
+		return nil // a directory repeated (or created as a parent): keep its children
+	}
+	if err := u.remove(parent, rel, st.Mode); err != nil {
+		return err
+	}
+	if isDir || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		parent, err = u.dir(path.Dir(rel), true) // forget() closed it
 		if err != nil {
 			return err
 		}
-		return root.Link(target, rel)
+	}
+	return u.createOnce(parent, base, r, hdr)
+}
+
+// remove deletes rel (whose lstat mode is mode) and forgets cached
+// directories when it was one, or a symlink that may have led to one.
+func (u *unpacker) remove(parent *parentDir, rel string, mode uint32) error {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		u.forget()
+		return escapeError(u.root.RemoveAll(rel))
+	case unix.S_IFLNK:
+		err := unix.Unlinkat(parent.fd, path.Base(rel), 0)
+		u.forget()
+		return err
+	default:
+		return unix.Unlinkat(parent.fd, path.Base(rel), 0)
+	}
+}
+
+func (u *unpacker) createOnce(parent *parentDir, base string, r io.Reader, hdr *tar.Header) error {
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return unix.Mkdirat(parent.fd, base, 0o700)
+	case tar.TypeReg, tar.TypeRegA:
+		return u.writeFile(parent.fd, base, r)
+	case tar.TypeSymlink:
+		return unix.Symlinkat(hdr.Linkname, parent.fd, base)
+	case tar.TypeLink:
+		return u.hardlink(parent.fd, base, hdr.Linkname)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		return mknod(root, rel, hdr)
+		return unix.Mknodat(parent.fd, base, nodeMode(hdr), int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
 	default:
 		return fmt.Errorf("unsupported tar entry type %q: %w", hdr.Typeflag, errdefs.ErrNotImplemented)
 	}
 }
 
-func writeFile(root *os.Root, rel string, r io.Reader) error {
-	f, err := root.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+func (u *unpacker) writeFile(dirfd int, base string, r io.Reader) error {
+	fd, err := unix.Openat(dirfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	f := os.NewFile(uintptr(fd), base)
+	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, r, u.buf); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
 }
 
-// inParent runs fn with a descriptor of rel's parent directory (opened
-// through root, so inside the layer) and rel's base name.
-func inParent(root *os.Root, rel string, fn func(dirfd int, base string) error) error {
-	dir, err := root.Open(path.Dir(rel))
-	if err != nil {
-		return escapeError(err)
-	}
-	defer dir.Close()
-	return fn(int(dir.Fd()), path.Base(rel))
-}
-
-func mknod(root *os.Root, rel string, hdr *tar.Header) error {
-	mode := uint32(hdr.Mode & 0o7777)
-	switch hdr.Typeflag {
-	case tar.TypeChar:
-		mode |= unix.S_IFCHR
-	case tar.TypeBlock:
-		mode |= unix.S_IFBLK
-	default:
-		mode |= unix.S_IFIFO
-	}
-	dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
-	return inParent(root, rel, func(fd int, base string) error {
-		return unix.Mknodat(fd, base, mode, dev)
-	})
-}
-
-// whiteout records the deletion of rel as an overlayfs whiteout.
-func whiteout(root *os.Root, rel string) error {
-	if err := root.RemoveAll(rel); err != nil {
-		return escapeError(err)
-	}
-	return inParent(root, rel, func(fd int, base string) error {
-		return unix.Mknodat(fd, base, unix.S_IFCHR, int(unix.Mkdev(0, 0)))
-	})
-}
-
-func setMetadata(root *os.Root, rel string, hdr *tar.Header) error {
-	err := inParent(root, rel, func(fd int, base string) error {
-		if hdr.Typeflag == tar.TypeLink {
-			return nil // a hardlink shares its target's inode: chown would clear its setuid bit
-		}
-		if err := unix.Fchownat(fd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("chown: %w", err)
-		}
-		if hdr.Typeflag == tar.TypeSymlink {
-			return nil // a symlink has no mode of its own
-		}
-		// base was just created by us and is not a symlink, so fchmodat acts on it.
-		if err := unix.Fchmodat(fd, base, uint32(hdr.FileInfo().Mode().Perm())|specialBits(hdr), 0); err != nil {
-			return fmt.Errorf("chmod: %w", err)
-		}
-		return nil
-	})
+// hardlink links base to target, a path inside the layer; a target that is
+// a symlink is linked itself, never followed.
+func (u *unpacker) hardlink(dirfd int, base, linkname string) error {
+	target, err := entryPath(linkname)
 	if err != nil {
 		return err
 	}
+	tdir, err := u.dir(path.Dir(target), false)
+	if err != nil {
+		return err
+	}
+	return unix.Linkat(tdir.fd, path.Base(target), dirfd, base, 0)
+}
+
+func nodeMode(hdr *tar.Header) uint32 {
+	mode := uint32(hdr.Mode & 0o7777)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		return mode | unix.S_IFCHR
+	case tar.TypeBlock:
+		return mode | unix.S_IFBLK
+	default:
+		return mode | unix.S_IFIFO
+	}
+}
+
+// whiteout records the deletion of rel as an overlayfs whiteout.
+func (u *unpacker) whiteout(parent *parentDir, rel string) error {
+	base := path.Base(rel)
+	var st unix.Stat_t
+	if err := unix.Fstatat(parent.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		if err := u.remove(parent, rel, st.Mode); err != nil {
+			return err
+		}
+		if parent, err = u.dir(path.Dir(rel), true); err != nil {
+			return err
+		}
+	}
+	return unix.Mknodat(parent.fd, base, unix.S_IFCHR, 0)
+}
+
+func (u *unpacker) setMetadata(parent *parentDir, base string, hdr *tar.Header) error {
+	if hdr.Typeflag == tar.TypeLink {
+		return nil // a hardlink shares its target's inode: chown would clear its setuid bit
+	}
+	// New entries are root's (and the parent's group when it is setgid): skip a chown that changes nothing.
+	if hdr.Uid != 0 || hdr.Gid != 0 || parent.setgid {
+		if err := unix.Fchownat(parent.fd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	if hdr.Typeflag != tar.TypeSymlink { // a symlink has no mode of its own
+		// base was just created by us and is not a symlink, so fchmodat acts on it.
+		if err := unix.Fchmodat(parent.fd, base, uint32(hdr.FileInfo().Mode().Perm())|specialBits(hdr), 0); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
+	}
 	for key, value := range hdr.PAXRecords {
 		if attr, ok := strings.CutPrefix(key, xattrPAXPrefix); ok {
-			if err := setXattr(root, path.Dir(rel), path.Base(rel), attr, value); err != nil {
+			if err := setXattr(parent.fd, base, attr, value); err != nil {
 				return err
 			}
 		}
 	}
-	if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeLink {
-		return nil // directories get their times at the end; hardlinks share their target's
+	if hdr.Typeflag == tar.TypeDir {
+		return nil // directories get their times at the end
 	}
-	return setTimes(root, hdr)
+	return unix.UtimesNanoAt(parent.fd, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 func specialBits(hdr *tar.Header) uint32 {
@@ -236,18 +322,14 @@ func specialBits(hdr *tar.Header) uint32 {
 	return bits
 }
 
-// setXattr sets an extended attribute on dir/base without following a final symlink.
-func setXattr(root *os.Root, dir, base, attr, value string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return escapeError(err)
-	}
-	defer d.Close()
+// setXattr sets an extended attribute on base in the directory dirfd ("."
+// for the directory itself), never following a final symlink.
+func setXattr(dirfd int, base, attr, value string) error {
+	var err error
 	if base == "." {
-		err = unix.Fsetxattr(int(d.Fd()), attr, []byte(value), 0)
+		err = unix.Fsetxattr(dirfd, attr, []byte(value), 0)
 	} else {
-		// The final component is not followed: a symlink gets its own xattr.
-		err = unix.Lsetxattr(fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), base), attr, []byte(value), 0)
+		err = unix.Lsetxattr(fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, base), attr, []byte(value), 0)
 	}
 	if errors.Is(err, unix.ENOTSUP) && !strings.HasPrefix(attr, "trusted.") {
 		return nil // the filesystem under root keeps no such attribute; nothing to preserve it in
@@ -258,19 +340,28 @@ func setXattr(root *os.Root, dir, base, attr, value string) error {
 	return nil
 }
 
-func setTimes(root *os.Root, hdr *tar.Header) error {
-	rel, err := entryPath(hdr.Name)
-	if err != nil || rel == "." {
-		return err
+// fixDirTimes sets directory times after their children were created.
+func (u *unpacker) fixDirTimes() error {
+	u.forget() // entries may have replaced directories since they were cached
+	for _, hdr := range u.dirHdrs {
+		rel, _ := entryPath(hdr.Name)
+		parent, err := u.dir(path.Dir(rel), false)
+		if err != nil {
+			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		}
+		if err := unix.UtimesNanoAt(parent.fd, path.Base(rel), times(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		}
 	}
+	return nil
+}
+
+func times(hdr *tar.Header) []unix.Timespec {
 	atime := hdr.AccessTime
 	if atime.IsZero() {
 		atime = hdr.ModTime
 	}
-	ts := []unix.Timespec{timespec(atime), timespec(hdr.ModTime)}
-	return inParent(root, rel, func(fd int, base string) error {
-		return unix.UtimesNanoAt(fd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
-	})
+	return []unix.Timespec{timespec(atime), timespec(hdr.ModTime)}
 }
 
 func timespec(t time.Time) unix.Timespec {

@@ -80,7 +80,8 @@ func Tar(files []File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// BusyboxFiles is a minimal root filesystem: busybox, a symlink per applet,
+// BusyboxFiles is a minimal root filesystem laid out as the official busybox
+// image is: busybox and a hardlink to it per applet,
 // /etc/passwd and /etc/group with root, www-data and nobody, and /tmp.
 func BusyboxFiles() ([]File, error) {
 	bin, err := os.ReadFile(Busybox)
@@ -104,7 +105,7 @@ func BusyboxFiles() ([]File, error) {
 	sort.Strings(names)
 	for _, a := range names {
 		if a != "busybox" {
-			files = append(files, File{Name: "bin/" + a, Mode: 0o777, Type: tar.TypeSymlink, Link: "busybox"})
+			files = append(files, File{Name: "bin/" + a, Mode: 0o755, Type: tar.TypeLink, Link: "bin/busybox"})
 		}
 	}
 	return files, nil
