@@ -302,3 +302,5 @@ func waitUntil(ctx context.Context, cond func() bool) error {
 	}
 	return nil
 }
+
+var statusRunning = tasktypes.Status_RUNNING
