@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -27,6 +28,22 @@ func (r *registry) push(t testing.TB, repoTag string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// v1Image is a go-containerregistry image.
+type v1Image = v1.Image
+
+// pushWithAuth writes img to ref with basic credentials.
+func pushWithAuth(t testing.TB, refStr string, img v1.Image, user, password string) {
+	t.Helper()
+	ref, err := name.ParseReference(refStr, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := authn.FromConfig(authn.AuthConfig{Username: user, Password: password})
+	if err := remote.Write(ref, img, remote.WithAuth(auth)); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
 }
 
 // pushIndex writes idx to the registry as repo:tag and returns its digest.
