@@ -47,7 +47,7 @@ func serve(ctx context.Context, cfg Config, f *flags) error {
 		return err
 	}
 	trim := &trimmer{}
-	server, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(trim.interceptor))
+	server, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(serverInterceptor(trim)))
 	if err != nil {
 		return fmt.Errorf("ttrpc server: %w", err)
 	}

@@ -2,7 +2,6 @@ package shims
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,13 +26,7 @@ type trimmer struct {
 	timer *time.Timer // guarded by mu
 }
 
-// interceptor re-arms the idle timer after each call.
-func (t *trimmer) interceptor(ctx context.Context, u ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, h ttrpc.Method) (interface{}, error) {
-	resp, err := h(ctx, u)
-	t.arm()
-	return resp, err
-}
-
+// arm (re)starts the idle timer; the serving loop calls it after each call.
 func (t *trimmer) arm() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 
-	"github.com/containerd/console"
 	runc "github.com/containerd/go-runc"
 	"golang.org/x/sys/unix"
 
@@ -19,15 +19,20 @@ import (
 // processIO connects a process' stdio to what the client named: pipes (or
 // a pty) on the process side, copiers to and from FIFOs or files on the
 // client side. Copies run for the service's lifetime, not the RPC's.
+//
+// Setup (newProcessIO, afterStart) happens before the process is visible
+// to other calls; after it, mu serializes resize, closeStdin and close.
 type processIO struct {
 	life    context.Context
 	sio     stdio
 	pipes   *pipeSet     // nil with a terminal
 	socket  *runc.Socket // console socket, terminal only
-	master  console.Console
-	pty     *os.File // a non-blocking duplicate of master, read by a copier
+	pty     *os.File     // the terminal's master, non-blocking and pollable
 	stdin   *fifo.StdinCopier
 	outputs []*fifo.Copier
+
+	mu     sync.Mutex
+	closed bool // guarded by mu
 }
 
 // newProcessIO prepares stdio for one process; life bounds the copies.
@@ -130,37 +135,45 @@ func (pio *processIO) afterStart(ctx context.Context) error {
 		pio.pipes.CloseAfterStart()
 		return nil
 	}
-	master, err := pio.socket.ReceiveMaster()
-	if err != nil {
-		return fmt.Errorf("receive the terminal: %w", err)
-	}
-	pio.master = master
+	pty, err := receivePty(pio.socket)
 	pio.socket.Close()
 	pio.socket = nil
+	if err != nil {
+		return err
+	}
+	pio.pty = pty
 	return pio.copyTerminal()
 }
 
-// copyTerminal copies the pty master to stdout and stdin into it. The
-// copier reads a non-blocking duplicate so the poller serves it.
-func (pio *processIO) copyTerminal() error {
-	fd, err := unix.FcntlInt(pio.master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+// receivePty takes the master the runtime sent over the console socket and
+// makes it a pollable file: non-blocking before os.NewFile, so the copiers
+// read and write it through the poller and never park a thread.
+func receivePty(socket *runc.Socket) (*os.File, error) {
+	master, err := socket.ReceiveMaster()
 	if err != nil {
-		return fmt.Errorf("dup terminal: %w", err)
+		return nil, fmt.Errorf("receive the terminal: %w", err)
+	}
+	defer master.Close()
+	fd, err := unix.FcntlInt(master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup terminal: %w", err)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
-		return fmt.Errorf("terminal: %w", err)
+		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	src := os.NewFile(uintptr(fd), "pty")
+	return os.NewFile(uintptr(fd), "pty"), nil
+}
+
+// copyTerminal copies the terminal's output to stdout and stdin into it.
+func (pio *processIO) copyTerminal() error {
 	if pio.sio.stdout != "" {
-		if err := pio.copyOutput(pio.sio.stdout, src); err != nil {
-			src.Close()
+		if err := pio.copyOutput(pio.sio.stdout, pio.pty); err != nil {
 			return err
 		}
 	}
-	pio.pty = src
 	if pio.sio.stdin != "" {
-		return pio.copyStdin(nopCloser{pio.master})
+		return pio.copyStdin(nopCloser{pio.pty})
 	}
 	return nil
 }
@@ -180,21 +193,43 @@ func (pio *processIO) drain(ctx context.Context) {
 
 // closeStdin delivers what the client wrote, then closes the process' stdin.
 func (pio *processIO) closeStdin(ctx context.Context) error {
-	if pio.stdin == nil {
+	pio.mu.Lock()
+	defer pio.mu.Unlock()
+	if pio.stdin == nil || pio.closed {
 		return nil
 	}
 	return pio.stdin.CloseStdin(ctx)
 }
 
 func (pio *processIO) resize(width, height uint32) error {
-	if pio.master == nil {
+	pio.mu.Lock()
+	defer pio.mu.Unlock()
+	if pio.pty == nil || pio.closed {
 		return errors.New("no terminal")
 	}
-	return pio.master.Resize(console.WinSize{Width: uint16(width), Height: uint16(height)})
+	raw, err := pio.pty.SyscallConn()
+	if err != nil {
+		return err
+	}
+	ws := &unix.Winsize{Col: uint16(width), Row: uint16(height)}
+	var ioctlErr error
+	if err := raw.Control(func(fd uintptr) { ioctlErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) }); err != nil {
+		return err
+	}
+	if ioctlErr != nil {
+		return fmt.Errorf("resize terminal: %w", ioctlErr)
+	}
+	return nil
 }
 
 // close stops every copy and releases every fd; it is idempotent.
 func (pio *processIO) close() {
+	pio.mu.Lock()
+	defer pio.mu.Unlock()
+	if pio.closed {
+		return
+	}
+	pio.closed = true
 	if pio.stdin != nil {
 		pio.stdin.Close()
 	}
@@ -205,10 +240,6 @@ func (pio *processIO) close() {
 	if pio.pty != nil {
 		pio.pty.Close()
 		pio.pty = nil
-	}
-	if pio.master != nil {
-		pio.master.Close()
-		pio.master = nil
 	}
 	if pio.socket != nil {
 		pio.socket.Close()
