@@ -207,6 +207,13 @@ func (s *Shim) cleanup() {
 		}
 	}
 	s.conn.Close()
+	if !s.Alive() && len(left) > 0 {
+		// The shim is gone with tasks left (it crashed, or the test
+		// killed it): clean up as a daemon does, with `SHIM delete`.
+		for _, id := range left {
+			s.env.deleteSubcommand(ctx, id)
+		}
+	}
 	if s.Pid > 0 {
 		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 		err := s.WaitExit(wctx)
@@ -314,4 +321,25 @@ func IsNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 func IsClosedErr(err error) bool {
 	return errors.Is(err, ttrpc.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "closed")
+}
+
+// deleteSubcommand runs `SHIM ... -id ID -bundle DIR delete` for a task
+// whose shim is gone, as containerd does.
+func (e *Env) deleteSubcommand(ctx context.Context, id string) {
+	e.mu.Lock()
+	var dir string
+	for _, b := range e.bundles {
+		if filepath.Base(b) == id {
+			dir = b
+		}
+	}
+	e.mu.Unlock()
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if out := e.Command(ctx, dir, Gen2, 2, nil, id, "-bundle", dir, "delete"); out.Err != nil {
+		e.T.Logf("cleanup: %s delete: %s", id, out)
+	}
 }
