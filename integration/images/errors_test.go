@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc/status"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/runlet/runlet/integration/images/testimages"
 )
 
 // assertCode checks the gRPC code of err and that its message has every want.
@@ -112,4 +114,26 @@ func mustList(t testing.TB, d *daemon) []*runtime.Image {
 		t.Fatal(err)
 	}
 	return resp.Images
+}
+
+func TestAnOversizedConfigIsRefusedWithoutBeingRead(t *testing.T) {
+	needRoot(t)
+	reg := startRegistry(t, "")
+	cfg := testimages.Config("amd64", "", "sh")
+	cfg.Config.Labels = map[string]string{"padding": strings.Repeat("p", 9<<20)}
+	img, err := testimages.Image(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.push(t, "fat:1", img)
+	d := startDaemon(t, plainHTTP(reg))
+	n, layers, blobs := len(mustList(t, d)), d.layerDirs(t), d.blobs(t)
+
+	_, err = d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/fat:1"}})
+	assertCode(t, err, "FailedPrecondition", "config", "over the limit")
+	assertNothingNew(t, d, n, layers, blobs)
+	cd, _ := img.ConfigName()
+	if got := layerGETs(t, reg, cd.String()); got != 0 {
+		t.Fatalf("the oversized config was fetched %d times", got)
+	}
 }

@@ -1,0 +1,77 @@
+package images
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+)
+
+// bigManifestServer serves an endless-looking manifest, with or without a
+// Content-Length, and counts the bytes it managed to send.
+func bigManifestServer(t *testing.T, withLength bool) (*httptest.Server, *int64) {
+	t.Helper()
+	var sent int64
+	body := strings.Repeat("x", MaxManifestBytes+1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if withLength {
+			w.Header().Set("Content-Length", "5242880")
+		}
+		n, _ := io.WriteString(w, body)
+		sent += int64(n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &sent
+}
+
+func TestManifestBodiesAreReadWithABound(t *testing.T) {
+	for _, withLength := range []bool{true, false} {
+		srv, _ := bigManifestServer(t, withLength)
+		host := strings.TrimPrefix(srv.URL, "http://")
+		g := newGuardTransport(map[string]bool{host: true})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/big/manifests/latest", nil)
+		resp, err := g.RoundTrip(req)
+		if err == nil {
+			var n int64
+			n, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n > MaxManifestBytes {
+				t.Fatalf("read %d bytes of a manifest, more than the %d bound", n, MaxManifestBytes)
+			}
+		}
+		if !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "over the limit") {
+			t.Fatalf("content-length=%v: err = %v, want FailedPrecondition over the limit", withLength, err)
+		}
+	}
+}
+
+func TestBlobsAreNotBoundedLikeManifests(t *testing.T) {
+	srv, _ := bigManifestServer(t, false)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	g := newGuardTransport(map[string]bool{host: true})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/big/blobs/sha256:x", nil)
+	resp, err := g.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n, err := io.Copy(io.Discard, resp.Body); err != nil || n <= MaxManifestBytes {
+		t.Fatalf("blob read %d bytes, %v", n, err)
+	}
+}
+
+func TestPlainHTTPIsRefusedToHostsNotMarked(t *testing.T) {
+	srv, sent := bigManifestServer(t, true)
+	g := newGuardTransport(map[string]bool{"127.0.0.1:1": true})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/", nil)
+	_, err := g.RoundTrip(req)
+	if err == nil || !strings.Contains(err.Error(), "plain_http_registries") {
+		t.Fatalf("err = %v", err)
+	}
+	if *sent != 0 {
+		t.Fatal("the request reached the server")
+	}
+}
