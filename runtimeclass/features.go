@@ -1,0 +1,43 @@
+package runtimeclass
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/runlet/runlet/proto/types"
+)
+
+// infoTimeout bounds a shim's -info.
+const infoTimeout = 10 * time.Second
+
+// Info asks the handler's shim for its RuntimeInfo (`shim -info`, the
+// runtime options on stdin). A shim that predates -info (containerd 1.6's)
+// fails; callers report its features as unknown.
+func (h *Handler) Info(ctx context.Context) (*types.RuntimeInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, infoTimeout)
+	defer cancel()
+	var stdin []byte
+	if h.Options != nil {
+		var err error
+		if stdin, err = proto.Marshal(h.Options); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, h.Shim, "-info")
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s -info: %w: %s", h.Shim, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var info types.RuntimeInfo
+	if err := proto.Unmarshal(stdout.Bytes(), &info); err != nil {
+		return nil, fmt.Errorf("%s -info: not a RuntimeInfo: %w", h.Shim, err)
+	}
+	return &info, nil
+}
