@@ -49,6 +49,7 @@ func subDelete(t *testing.T, x *tx) {
 	if out.Err != nil {
 		t.Fatalf("delete: %s", out)
 	}
+	s.MarkDeleted(b.ID)
 	var resp task.DeleteResponse
 	if err := proto.Unmarshal(out.Stdout, &resp); err != nil {
 		t.Fatalf("delete printed %q, not a DeleteResponse: %v", out.Stdout, err)

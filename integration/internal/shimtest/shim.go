@@ -159,6 +159,14 @@ func (s *Shim) Kill() error {
 	return syscall.Kill(s.Pid, syscall.SIGKILL)
 }
 
+// MarkDeleted records that a task was removed by other means (the
+// `delete` subcommand), so cleanup does not try again.
+func (s *Shim) MarkDeleted(id string) {
+	s.mu.Lock()
+	s.deleted[id] = true
+	s.mu.Unlock()
+}
+
 // IDs returns the container ids created through this shim.
 func (s *Shim) IDs() []string {
 	s.mu.Lock()
@@ -180,9 +188,12 @@ func (s *Shim) cleanup() {
 		}
 	}
 	s.mu.Unlock()
+	var orphans []string
 	if s.Alive() {
 		for _, id := range left {
-			s.forceDelete(ctx, id)
+			if !s.forceDelete(ctx, id) {
+				orphans = append(orphans, id)
+			}
 		}
 		s.env.closeStdio()
 		if len(left) == 0 {
@@ -205,15 +216,10 @@ func (s *Shim) cleanup() {
 		if err != nil && !IsClosedErr(err) {
 			t.Logf("Shutdown of shim %d: %v", s.Pid, err)
 		}
+	} else {
+		orphans = left
 	}
 	s.conn.Close()
-	if !s.Alive() && len(left) > 0 {
-		// The shim is gone with tasks left (it crashed, or the test
-		// killed it): clean up as a daemon does, with `SHIM delete`.
-		for _, id := range left {
-			s.env.deleteSubcommand(ctx, id)
-		}
-	}
 	if s.Pid > 0 {
 		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 		err := s.WaitExit(wctx)
@@ -225,6 +231,11 @@ func (s *Shim) cleanup() {
 			_ = s.WaitExit(wctx)
 			wcancel()
 		}
+	}
+	// Tasks the shim could not delete (it crashed, or the test killed it):
+	// clean up as a daemon does, with `SHIM delete`.
+	for _, id := range orphans {
+		s.env.deleteSubcommand(ctx, id)
 	}
 	path := SocketPath(s.Address)
 	if path == "" {
@@ -250,8 +261,9 @@ func (s *Shim) firstID() string {
 	return ""
 }
 
-// forceDelete kills and deletes a task the test left behind.
-func (s *Shim) forceDelete(ctx context.Context, id string) {
+// forceDelete kills and deletes a task the test left behind; false when
+// the shim could not delete it.
+func (s *Shim) forceDelete(ctx context.Context, id string) bool {
 	c := s.Client.TaskService
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -263,7 +275,9 @@ func (s *Shim) forceDelete(ctx context.Context, id string) {
 	wcancel()
 	if _, err := c.Delete(ctx, &task.DeleteRequest{Id: id}); err != nil && !IsNotFound(err) {
 		s.env.T.Logf("cleanup: delete %s: %v", id, err)
+		return false
 	}
+	return true
 }
 
 // Client is the shim's task service; Create and Delete are recorded so the
