@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
 	"google.golang.org/protobuf/proto"
 
@@ -72,13 +71,12 @@ func Connect(ctx context.Context, r Reply) (*Shim, error) {
 		return nil, fmt.Errorf("connect to shim at %s: %w", r.Address, err)
 	}
 	done := make(chan struct{})
-	client := ttrpc.NewClient(conn, ttrpc.WithOnClose(func() { close(done) }),
-		ttrpc.WithUnaryClientInterceptor(nativeErrors))
-	s := &Shim{Reply: r, client: client, done: done, Task: taskv2.NewTaskClient(client)}
+	client := ttrpc.NewClient(conn, ttrpc.WithOnClose(func() { close(done) }))
+	var t taskv2.TaskService = taskv2.NewTaskClient(client)
 	if r.Version == 3 {
-		s.Task = taskv3.NewTaskClient(client)
+		t = taskv3.NewTaskClient(client)
 	}
-	return s, nil
+	return &Shim{Reply: r, client: client, done: done, Task: nativeErrors{t}}, nil
 }
 
 // Close closes the connection; the shim keeps serving.
@@ -100,13 +98,4 @@ func Delete(ctx context.Context, cfg Config) (*taskv2.DeleteResponse, error) {
 		return nil, fmt.Errorf("shim %s delete: bad reply: %w", cfg.Binary, err)
 	}
 	return &resp, nil
-}
-
-// nativeErrors turns the status codes a shim sends back into errdefs
-// errors, so callers test them with errdefs.IsNotFound and the like.
-func nativeErrors(ctx context.Context, req *ttrpc.Request, resp *ttrpc.Response, info *ttrpc.UnaryClientInfo, invoker ttrpc.Invoker) error {
-	if err := invoker(ctx, req, resp); err != nil {
-		return errgrpc.ToNative(err)
-	}
-	return nil
 }
