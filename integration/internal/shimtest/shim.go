@@ -357,3 +357,22 @@ func (e *Env) deleteSubcommand(ctx context.Context, id string) {
 		e.T.Logf("cleanup: %s delete: %s", id, out)
 	}
 }
+
+// Reconnect drops the ttrpc connection and dials the shim again, as a
+// restarted daemon does; the Client keeps working on the new connection.
+func (s *Shim) Reconnect(ctx context.Context) error {
+	s.conn.Close()
+	path := SocketPath(s.Address)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return fmt.Errorf("redial shim: %w", err)
+	}
+	s.conn = ttrpc.NewClient(conn)
+	if s.Version == 3 {
+		s.Client.TaskService = taskv3.NewTaskClient(s.conn)
+	} else {
+		s.Client.TaskService = task.NewTaskClient(s.conn)
+	}
+	return nil
+}
