@@ -39,6 +39,11 @@ const (
 	TaskV3 Capability = "task-v3"
 	// Info: `SHIM -info` prints a containerd.types.RuntimeInfo.
 	Info Capability = "info"
+	// OutputBeforeExit: Wait returns (and /tasks/exit is published) only
+	// once the process's output has been copied into the stdio FIFOs, so a
+	// client has read all but what the FIFO buffers. Never probed (it is a
+	// timing property a shim can only promise): checked only when claimed.
+	OutputBeforeExit Capability = "output-before-exit"
 )
 
 // Config names the shim under test and what it supports.

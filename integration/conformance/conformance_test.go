@@ -39,7 +39,8 @@ func runletShim(t *testing.T, name, runtimeName string) conformance.Config {
 		Shim:        ourBinary(t, name),
 		Runtime:     runtimeName,
 		DefaultRoot: "/run/runlet/runtime/" + runtimeName,
-		Supports:    []conformance.Capability{conformance.BootstrapV3, conformance.TaskV3, conformance.Info},
+		Supports: []conformance.Capability{conformance.BootstrapV3, conformance.TaskV3, conformance.Info,
+			conformance.OutputBeforeExit},
 	}
 }
 

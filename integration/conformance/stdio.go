@@ -102,13 +102,21 @@ func stdio8MiBAtExit(t *testing.T, x *tx) {
 	x.create(s, b, io)
 	x.startTask(s, b.ID, "")
 	w := x.wait(s, b.ID, "")
-	waitEvent[*events.TaskExit](x, "/tasks/exit", b.ID, nil)
 	atWait, _ := sink.sum()
+	waitEvent[*events.TaskExit](x, "/tasks/exit", b.ID, nil)
+	pipeSize, perr := io.StdoutPipeSize()
 	if err := io.WaitEOF(x.within(2 * time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	n, sum := sink.sum()
-	t.Logf("%d of %d bytes were read when Wait returned", atWait, n)
+	t.Logf("%d of %d bytes were read when Wait returned (FIFO buffer %d bytes)", atWait, n, pipeSize)
+	if x.s.cfg.claims(OutputBeforeExit) {
+		if perr != nil {
+			t.Errorf("stdout FIFO size: %v", perr)
+		} else if atWait < size-int64(pipeSize) {
+			t.Errorf("Wait returned when %d of %d bytes were read: more than the FIFO's %d bytes were still in flight, but the shim claims %s", atWait, size, pipeSize, OutputBeforeExit)
+		}
+	}
 	if w.GetExitStatus() != 0 {
 		t.Errorf("exit %d (stderr %q)", w.GetExitStatus(), io.Err.String())
 	}

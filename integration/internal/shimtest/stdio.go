@@ -220,3 +220,19 @@ func (e *Env) onlyTerminalStdin(fds []string) bool {
 	}
 	return true
 }
+
+// StdoutPipeSize is the kernel buffer of the stdout FIFO (F_GETPIPE_SZ),
+// read through a second, never-read, read end.
+func (s *Stdio) StdoutPipeSize() (int, error) {
+	fd, err := syscall.Open(s.Stdout, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Close(fd)
+	const fGetPipeSz = 1032 // F_GETPIPE_SZ
+	n, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), fGetPipeSz, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
