@@ -42,11 +42,11 @@ func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer
 	if s.hasLayer(diffID) {
 		return nil
 	}
-	_, err, _ := s.unpack.Do(diffID, func() (any, error) {
+	_, err := s.unpack.do(ctx, diffID, func(ctx context.Context) (struct{}, error) {
 		if s.hasLayer(diffID) {
-			return nil, nil
+			return struct{}{}, nil
 		}
-		return nil, s.unpackNew(ctx, diffID, layer, fromRegistry)
+		return struct{}{}, s.unpackNew(ctx, diffID, layer, fromRegistry)
 	})
 	return err
 }

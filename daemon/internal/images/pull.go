@@ -12,13 +12,9 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *Auth) (string, err
 	if err != nil {
 		return "", err
 	}
-	v, err, _ := s.pulls.Do(r.String(), func() (any, error) {
+	return s.pulls.do(ctx, r.String(), func(ctx context.Context) (string, error) {
 		return s.pull(ctx, r, auth)
 	})
-	if err != nil {
-		return "", err
-	}
-	return v.(string), nil
 }
 
 func (s *Service) pull(ctx context.Context, ref Reference, auth *Auth) (string, error) {

@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/store"
@@ -46,8 +45,8 @@ type Service struct {
 	// imports of it are pinned. "" when the built-in pause is used.
 	pinnedRef string
 
-	pulls  singleflight.Group // one pull per normalized reference at a time
-	unpack singleflight.Group // one unpack per layer diffID at a time
+	pulls  flightGroup[string]   // one pull per normalized reference at a time
+	unpack flightGroup[struct{}] // one unpack per layer diffID at a time
 
 	mu      sync.Mutex
 	images  map[string]*Image   // by ID; guarded by mu
