@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,7 +120,10 @@ func bootGen3(t *testing.T, x *tx) {
 		if st != nil && st.Shim != nil {
 			bootTask(t, x, st.Shim, b, "")
 		}
-		t.Skipf("probe: shim does not speak bootstrap v3: %v %s", err, stOutput(st))
+		if err == nil {
+			err = fmt.Errorf("reply is %s %q", st.Reply.Format, st.Output.Stdout)
+		}
+		t.Skipf("probe: shim does not speak bootstrap v3: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("start with BootstrapParams: %v", err)
@@ -135,13 +139,6 @@ func bootGen3(t *testing.T, x *tx) {
 	}
 	// The options travel as an extension; the root they name must be used.
 	bootTask(t, x, st.Shim, b, x.RuntimeRoot)
-}
-
-func stOutput(st *shimtest.Started) string {
-	if st == nil {
-		return ""
-	}
-	return st.Output.String()
 }
 
 // bootNoOptions: a daemon that sends no options at all (empty stdin, no

@@ -1,11 +1,15 @@
 package conformance_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/runlet/runlet/integration/conformance"
 )
@@ -15,10 +19,7 @@ import (
 // Debian's containerd-shim-runc-v2 (containerd 1.6), the reference.
 func TestConformance(t *testing.T) {
 	if shim := os.Getenv("RUNLET_CONFORMANCE_SHIM"); shim != "" {
-		cfg := conformance.Config{Shim: shim, Runtime: os.Getenv("RUNLET_CONFORMANCE_RUNTIME")}
-		if cfg.Runtime == "" && filepath.Base(shim) == "runlet-shim-crun" {
-			cfg.Runtime = "crun"
-		}
+		cfg := configFromEnv(t, shim)
 		t.Run(filepath.Base(shim), func(t *testing.T) { conformance.Run(t, cfg) })
 		return
 	}
@@ -88,4 +89,42 @@ func ourBinary(t *testing.T, name string) string {
 		t.Fatalf("build %s: %v\n%s", name, err, b)
 	}
 	return out
+}
+
+// configFromEnv describes the shim `make conformance SHIM=...` names: one
+// of ours or containerd 1.6's get their known config; any other shim is
+// probed, with RUNLET_CONFORMANCE_RUNTIME (default runc),
+// RUNLET_CONFORMANCE_DEFAULT_ROOT and RUNLET_CONFORMANCE_SUPPORTS (a comma
+// separated list of capabilities) describing it.
+func configFromEnv(t *testing.T, shim string) conformance.Config {
+	switch base := filepath.Base(shim); {
+	case base == "runlet-shim-runc-v2" || base == "runlet-shim-crun":
+		runtimeName := strings.TrimPrefix(strings.TrimSuffix(base, "-v2"), "runlet-shim-")
+		cfg := runletShim(t, base, runtimeName)
+		cfg.Shim = shim
+		return cfg
+	case base == "containerd-shim-runc-v2" && isContainerd16(shim):
+		cfg := containerdShim()
+		cfg.Shim = shim
+		return cfg
+	}
+	cfg := conformance.Config{
+		Shim:        shim,
+		Runtime:     os.Getenv("RUNLET_CONFORMANCE_RUNTIME"),
+		DefaultRoot: os.Getenv("RUNLET_CONFORMANCE_DEFAULT_ROOT"),
+	}
+	for _, c := range strings.Split(os.Getenv("RUNLET_CONFORMANCE_SUPPORTS"), ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cfg.Supports = append(cfg.Supports, conformance.Capability(c))
+		}
+	}
+	return cfg
+}
+
+// isContainerd16 asks the shim's -v whether it is containerd 1.6.
+func isContainerd16(shim string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, shim, "-v").Output()
+	return err == nil && regexp.MustCompile(`Version:\s+v?1\.6\.`).Match(out)
 }

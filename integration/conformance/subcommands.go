@@ -141,7 +141,7 @@ func subCheckpoint(t *testing.T, x *tx) {
 		}
 		x.wantStatus(s, b.ID, "", statusRunning)
 		x.stop(s, b.ID)
-		t.Skipf("criu cannot checkpoint on this host; the shim reached it and reported: %v%s", err, criuLogErrors(err.Error()))
+		t.Skipf("the runtime or criu cannot checkpoint on this host; the shim reached them and reported: %v%s", err, criuLogErrors(err.Error()))
 	}
 	if entries, err := os.ReadDir(image); err != nil || len(entries) == 0 {
 		t.Errorf("checkpoint image %s empty: %v", image, err)
