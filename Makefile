@@ -55,8 +55,10 @@ conformance: build ## shim conformance suite against any shim v2 binary: make co
 CONTAINERD_SHIM ?= /usr/bin/containerd-shim-runc-v2
 
 bench: build ## benchmarks (not tests): shim latencies and memory side by side with containerd's shim, then Go benchmarks
-	$(BIN)/runlet-bench shims -n 20 -shim runlet-shim-runc-v2=$(BIN)/runlet-shim-runc-v2 -shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
-		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2=$(CONTAINERD_SHIM))
+	$(BIN)/runlet-bench shims -n 20 -shim runlet-shim-runc-v2=$(BIN)/runlet-shim-runc-v2 \
+		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2=$(CONTAINERD_SHIM)@runc) \
+		-shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
+		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2/crun=$(CONTAINERD_SHIM)@crun)
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/daemon/shim"
 	task "github.com/runlet/runlet/proto/task/v2"
@@ -40,7 +42,7 @@ func (e *env) podMemory(ctx context.Context, s benchShim) (string, error) {
 			}
 			defer sh.Close()
 		}
-		if err := createAndStart(ctx, sh.Task, b); err != nil {
+		if err := createAndStart(ctx, sh.Task, b, s.options()); err != nil {
 			return "", err
 		}
 	}
@@ -55,8 +57,8 @@ func (e *env) podMemory(ctx context.Context, s benchShim) (string, error) {
 	return smapsRollup(int(c.GetShimPid()))
 }
 
-func createAndStart(ctx context.Context, t task.TaskService, b *bundle.Bundle) error {
-	if _, err := t.Create(ctx, &task.CreateTaskRequest{Id: b.ID, Bundle: b.Path}); err != nil {
+func createAndStart(ctx context.Context, t task.TaskService, b *bundle.Bundle, opts *anypb.Any) error {
+	if _, err := t.Create(ctx, &task.CreateTaskRequest{Id: b.ID, Bundle: b.Path, Options: opts}); err != nil {
 		return err
 	}
 	_, err := t.Start(ctx, &task.StartRequest{Id: b.ID})

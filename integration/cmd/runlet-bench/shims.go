@@ -12,16 +12,29 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/bundle/bundletest"
 	"github.com/runlet/runlet/daemon/shim"
+	"github.com/runlet/runlet/proto/runc/options"
 	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/proto/types"
 )
 
 const namespace = "runlet-bench"
 
-type benchShim struct{ name, path string }
+type benchShim struct{ name, path, runtime string }
+
+// options are the runtime options naming the shim's runtime binary.
+func (s benchShim) options() *anypb.Any {
+	if s.runtime == "" {
+		return nil
+	}
+	b, _ := proto.Marshal(&options.Options{BinaryName: s.runtime})
+	return &anypb.Any{TypeUrl: "containerd.runc.v1.Options", Value: b}
+}
 
 // phases are the measured steps, in table order.
 var phases = []string{"start", "create", "start task", "exec", "kill", "delete"}
@@ -41,14 +54,20 @@ func benchShims(ctx context.Context, shims []benchShim, runs int, out io.Writer)
 	}
 	defer e.close(ctx)
 	results := map[string]map[string][]time.Duration{}
-	memory := map[string]string{}
 	for _, s := range shims {
 		results[s.name] = map[string][]time.Duration{}
-		for i := 0; i < runs; i++ {
+	}
+	// Runs alternate between the shims, so whatever else the machine does
+	// weighs on each of them alike.
+	for i := 0; i < runs; i++ {
+		for _, s := range shims {
 			if err := e.lifecycle(ctx, s, results[s.name]); err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
 		}
+	}
+	memory := map[string]string{}
+	for _, s := range shims {
 		mem, err := e.podMemory(ctx, s)
 		if err != nil {
 			return fmt.Errorf("%s memory: %w", s.name, err)
@@ -103,6 +122,7 @@ func (e *env) config(s benchShim, b *bundle.Bundle) shim.Config {
 	return shim.Config{
 		Binary: s.path, ID: b.ID, Namespace: namespace, Bundle: b.Path,
 		DaemonAddress: filepath.Join(e.dir, "daemon.sock"), EventsAddress: e.events.Address, MaxVersion: 3,
+		Options: s.options(),
 	}
 }
 
@@ -124,15 +144,18 @@ func (e *env) lifecycle(ctx context.Context, s benchShim, res map[string][]time.
 	}
 	res["start"] = append(res["start"], time.Since(t0))
 	defer sh.Task.Shutdown(context.WithoutCancel(ctx), &task.ShutdownRequest{Id: b.ID})
-	return timeTask(ctx, sh.Task, b, res)
+	return timeTask(ctx, sh.Task, b, s.options(), res)
 }
 
-func timeTask(ctx context.Context, t task.TaskService, b *bundle.Bundle, res map[string][]time.Duration) error {
+func timeTask(ctx context.Context, t task.TaskService, b *bundle.Bundle, opts *anypb.Any, res map[string][]time.Duration) error {
 	steps := []struct {
 		phase string
 		do    func() error
 	}{
-		{"create", func() error { _, err := t.Create(ctx, &task.CreateTaskRequest{Id: b.ID, Bundle: b.Path}); return err }},
+		{"create", func() error {
+			_, err := t.Create(ctx, &task.CreateTaskRequest{Id: b.ID, Bundle: b.Path, Options: opts})
+			return err
+		}},
 		{"start task", func() error { _, err := t.Start(ctx, &task.StartRequest{Id: b.ID}); return err }},
 		{"exec", func() error { return execTrue(ctx, t, b.ID) }},
 		{"kill", func() error { return killAndWait(ctx, t, b.ID) }},
