@@ -72,3 +72,24 @@ func TestMirrorWithoutFallbackNeverContactsTheHost(t *testing.T) {
 		t.Fatalf("the host itself was tried although fallback_to_host = false: %v", err)
 	}
 }
+
+func TestMirrorEndpointsAreTriedInOrderForAnyHost(t *testing.T) {
+	needRoot(t)
+	reg := startRegistry(t, "")
+	img := busybox(t, "")
+	reg.push(t, "library/busybox:1.36", img)
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	// docker.io is never contacted: its mirrors are a dead endpoint, then the
+	// test registry, and fallback_to_host is off.
+	cfg := fmt.Sprintf("[images.mirrors.\"docker.io\"]\nendpoints = [\"http://%s\", \"http://%s\"]\nfallback_to_host = false\n", dead, reg.Host)
+	d := startDaemon(t, cfg)
+
+	d.mustCrictl(t, "pull", "busybox:1.36")
+	st := imageStatus(t, d, "docker.io/library/busybox:1.36")
+	if st.Id != configDigest(t, img) {
+		t.Fatalf("busybox:1.36 is %s", st.Id)
+	}
+	if log := d.proc.logText(); !strings.Contains(log, `"from":"`+reg.Host+`"`) {
+		t.Fatalf("the pull did not come from the second endpoint %s:\n%s", reg.Host, log)
+	}
+}

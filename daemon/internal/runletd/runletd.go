@@ -14,6 +14,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
 )
 
@@ -26,9 +27,12 @@ type Daemon struct {
 	log    *slog.Logger
 	db     *store.DB
 	Images *images.Service
+	// Snapshots makes container root filesystems over Images' layers.
+	Snapshots *snapshot.Snapshotter
 }
 
-// Open creates the directories (0700), opens the store and the image service.
+// Open creates the directories (0700), opens the store, the image service
+// and the snapshotter.
 func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := mkPrivateDir(d); err != nil {
@@ -44,7 +48,12 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: log, db: db, Images: img}, nil
+	snaps, err := snapshot.New(filepath.Join(cfg.Root, "snapshots"), img)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Daemon{cfg: cfg, log: log, db: db, Images: img, Snapshots: snaps}, nil
 }
 
 // Close releases the store.
