@@ -82,7 +82,9 @@ func ourBinary(t *testing.T, name string) string {
 	out := filepath.Join(t.TempDir(), name)
 	pkg := map[string]string{"runlet-shim-runc-v2": "./shims/runc-v2", "runlet-shim-crun": "./shims/crun"}[name]
 	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
