@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // addition is an image about to be registered, from a registry, a tarball or built in.
@@ -46,10 +47,8 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: layers: %w", a.from, err)
 	}
-	for i, l := range layers {
-		if err := s.ensureLayer(ctx, diffIDs[i], l, a.remote); err != nil {
-			return nil, err
-		}
+	if err := s.ensureLayers(ctx, diffIDs, layers, a.remote); err != nil {
+		return nil, err
 	}
 	rawManifest, err := a.img.RawManifest()
 	if err != nil {
@@ -74,6 +73,20 @@ func (s *Service) isSandboxImage(names []string) bool {
 		}
 	}
 	return false
+}
+
+// maxParallelLayers bounds the layers downloaded and unpacked at once.
+const maxParallelLayers = 3
+
+// ensureLayers unpacks the missing layers, several at a time: each goes to
+// its own directory, so their order does not matter until the mount.
+func (s *Service) ensureLayers(ctx context.Context, diffIDs []string, layers []v1.Layer, remote bool) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallelLayers)
+	for i, l := range layers {
+		g.Go(func() error { return s.ensureLayer(ctx, diffIDs[i], l, remote) })
+	}
+	return g.Wait()
 }
 
 // readImage reads the manifest and the config (bounded, verified against its digest).
