@@ -9,10 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listenUnix listens on a filesystem unix socket with mode 0600 in a 0700
-// directory. A stale socket file is replaced; any other file is an error.
+// listenUnix listens on a filesystem unix socket with mode 0600. A missing
+// directory is created 0700; an existing one (the state directory, already
+// 0700, or one the administrator chose) keeps its mode. A stale socket file
+// is replaced; any other file is an error.
 func listenUnix(path string) (net.Listener, error) {
-	if err := mkPrivateDir(filepath.Dir(path)); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("socket directory: %w", err)
 	}
 	if st, err := os.Lstat(path); err == nil {

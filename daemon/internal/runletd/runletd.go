@@ -90,7 +90,8 @@ func (d *Daemon) Serve(ctx context.Context, version string) error {
 	return nil
 }
 
-// mkPrivateDir creates dir with mode 0700, and tightens an existing one.
+// mkPrivateDir creates dir with mode 0700, and tightens an existing one: root
+// and state are runletd's alone.
 func mkPrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
