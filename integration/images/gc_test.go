@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -110,7 +111,7 @@ func TestInterruptedPullLeavesNothingHalfRegistered(t *testing.T) {
 	// A client that gives up while the layer is being unpacked.
 	ctx, cancel := context.WithCancel(ctxT(t))
 	go func() {
-		waitFor(t, 60e9, "the unpack to start", func() bool { return len(d.tmpEntries(t)) > 0 })
+		untilUnpackStarts(d)
 		cancel()
 	}()
 	_, err = d.Images.PullImage(ctx, &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/big:1"}})
@@ -120,7 +121,7 @@ func TestInterruptedPullLeavesNothingHalfRegistered(t *testing.T) {
 
 	// A daemon killed mid-pull: the next start removes the leftovers.
 	go func() {
-		waitFor(t, 60e9, "the unpack to start", func() bool { return len(d.tmpEntries(t)) > 0 })
+		untilUnpackStarts(d)
 		d.proc.cmd.Process.Signal(syscall.SIGKILL)
 	}()
 	_, err = d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/big:1"}})
@@ -131,6 +132,17 @@ func TestInterruptedPullLeavesNothingHalfRegistered(t *testing.T) {
 	os.Remove(d.Sock)
 	d2 := startDaemonIn(t, d.Dir, plainHTTP(reg))
 	assertNothingNew(t, d2, n, layers0, blobs0)
+}
+
+// untilUnpackStarts polls (tightly: the unpack lasts a fraction of a second)
+// until a layer is being unpacked in the daemon's scratch directory.
+func untilUnpackStarts(d *daemon) {
+	dir := filepath.Join(d.Root, "images", "tmp")
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			return
+		}
+	}
 }
 
 func TestImageFsInfoReportsTheRealBytesAndInodes(t *testing.T) {
