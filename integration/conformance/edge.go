@@ -1,0 +1,223 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/runlet/runlet/integration/internal/shimtest"
+	"github.com/runlet/runlet/proto/events"
+	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/proto/types"
+	tasktypes "github.com/runlet/runlet/proto/types/task"
+)
+
+func init() {
+	register("edge",
+		check{"WaitBeforeStartReturnsTheLaterExit", edgeWaitBeforeStart},
+		check{"CreatedTaskCanBeDeletedWithoutStart", edgeDeleteCreated},
+		check{"CreatedTaskCanBeKilled", edgeKillCreated},
+		check{"StartTwiceFails", edgeStartTwice},
+		check{"RunningExecCannotBeDeletedExitedExecKillIsNotFound", edgeExecDelete},
+		check{"ShutdownKeepsServingWhileExitedTaskIsNotDeleted", edgeShutdownExited},
+		check{"OverlayRootfsIsMountedAndUnmounted", edgeOverlay},
+		check{"FileURIStdoutWritesToTheFile", func(t *testing.T, x *tx) { edgeFileURI(t, x, true) }},
+		check{"FileURIStdoutCreatesMissingParentDir", func(t *testing.T, x *tx) { edgeFileURI(t, x, false) }},
+	)
+}
+
+// edgeWaitBeforeStart: Wait on a created task blocks until it has run and
+// exited, then returns its exit status.
+func edgeWaitBeforeStart(t *testing.T, x *tx) {
+	b := x.bundle("sh", "-c", "exit 4")
+	s := x.start(b)
+	x.create(s, b, nil)
+	type result struct {
+		w   *task.WaitResponse
+		err error
+	}
+	done := make(chan result, 1)
+	wctx := x.within(2 * time.Minute)
+	go func() {
+		w, err := s.Client.Wait(wctx, &task.WaitRequest{Id: b.ID})
+		done <- result{w, err}
+	}()
+	// The Wait must still be pending: the task has not run. Proven by
+	// order, not time: the task is still CREATED after Wait was issued.
+	x.wantStatus(s, b.ID, "", tasktypes.Status_CREATED)
+	select {
+	case r := <-done:
+		t.Fatalf("Wait returned before Start: %v %v", r.w, r.err)
+	default:
+	}
+	x.startTask(s, b.ID, "")
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("Wait: %v", r.err)
+		}
+		if r.w.GetExitStatus() != 4 {
+			t.Errorf("Wait issued before Start returned %d, want 4", r.w.GetExitStatus())
+		}
+	case <-wctx.Done():
+		t.Fatal("Wait issued before Start never returned")
+	}
+	x.deleteTask(s, b.ID, "")
+}
+
+// edgeDeleteCreated: a task that was created but never started can be
+// deleted; its runtime state and rootfs mount go, /tasks/delete is sent.
+func edgeDeleteCreated(t *testing.T, x *tx) {
+	b := x.bundle("sleep", "3600")
+	s := x.start(b)
+	x.create(s, b, nil)
+	x.deleteTask(s, b.ID, "")
+	if rootfsMounted(b) {
+		t.Errorf("rootfs still mounted after deleting a created task")
+	}
+	ids, err := shimtest.RuntimeList(x.within(time.Minute), x.Target.Runtime, filepath.Join(x.RuntimeRoot, x.Namespace))
+	if err != nil {
+		t.Error(err)
+	}
+	if slices.Contains(ids, b.ID) {
+		t.Errorf("runtime state left after deleting a created task")
+	}
+	waitEvent[*events.TaskDelete](x, "/tasks/delete", b.ID, nil)
+	_, err = s.Client.State(x.within(time.Minute), &task.StateRequest{Id: b.ID})
+	wantCode(t, "State after deleting a created task", err, codes.NotFound)
+}
+
+// edgeKillCreated: SIGKILL to a created task (the CRI stops containers
+// that never started) ends it: Wait returns, Delete cleans up.
+func edgeKillCreated(t *testing.T, x *tx) {
+	b := x.bundle("sleep", "3600")
+	s := x.start(b)
+	x.create(s, b, nil)
+	x.kill(s, b.ID, "", syscall.SIGKILL, false)
+	w := x.wait(s, b.ID, "")
+	if w.GetExitStatus() != 137 {
+		t.Errorf("a created task killed by SIGKILL reports exit status %d, want 137", w.GetExitStatus())
+	}
+	x.wantStatus(s, b.ID, "", tasktypes.Status_STOPPED)
+	x.deleteTask(s, b.ID, "")
+}
+
+// edgeStartTwice: a second Start of a running task fails and changes
+// nothing.
+func edgeStartTwice(t *testing.T, x *tx) {
+	s, b, _, pid := x.run("sleep", "3600")
+	if _, err := s.Client.Start(x.within(time.Minute), &task.StartRequest{Id: b.ID}); err == nil {
+		t.Errorf("second Start of a running task succeeded")
+	}
+	if st := x.wantStatus(s, b.ID, "", tasktypes.Status_RUNNING); st.GetPid() != pid {
+		t.Errorf("pid %d after the second Start, want %d", st.GetPid(), pid)
+	}
+	x.stop(s, b.ID)
+}
+
+// edgeExecDelete: a running exec cannot be deleted; once it exited, Kill
+// of it is NotFound and Delete works.
+func edgeExecDelete(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sleep", "3600")
+	x.exec(s, b, "sleeper", nil, false, "sleep", "3600")
+	if _, err := s.Client.Delete(x.within(time.Minute), &task.DeleteRequest{Id: b.ID, ExecId: "sleeper"}); err == nil {
+		t.Errorf("Delete of a running exec succeeded")
+	}
+	x.wantStatus(s, b.ID, "sleeper", tasktypes.Status_RUNNING)
+	x.kill(s, b.ID, "sleeper", syscall.SIGKILL, false)
+	if w := x.wait(s, b.ID, "sleeper"); w.GetExitStatus() != 137 {
+		t.Errorf("killed exec exit %d, want 137", w.GetExitStatus())
+	}
+	_, err := s.Client.Kill(x.within(time.Minute), &task.KillRequest{Id: b.ID, ExecId: "sleeper", Signal: uint32(syscall.SIGKILL)})
+	wantCode(t, "Kill of an exited exec", err, codes.NotFound)
+	x.deleteTask(s, b.ID, "sleeper")
+	x.stop(s, b.ID)
+}
+
+// edgeShutdownExited: an exited task that is not yet deleted still counts:
+// Shutdown must not end the shim (the daemon has yet to Delete it).
+func edgeShutdownExited(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("true")
+	x.wait(s, b.ID, "")
+	if _, err := s.Client.Shutdown(x.within(time.Minute), &task.ShutdownRequest{Id: b.ID}); err != nil {
+		t.Fatalf("Shutdown with an exited task: %v", err)
+	}
+	if d := x.deleteTask(s, b.ID, ""); d.GetExitStatus() != 0 {
+		t.Errorf("Delete after Shutdown: exit %d", d.GetExitStatus())
+	}
+}
+
+// edgeOverlay: an overlay rootfs (what a snapshotter hands over) is
+// mounted at bundle/rootfs, writable, and unmounted on Delete.
+func edgeOverlay(t *testing.T, x *tx) {
+	b := x.bundle("sh", "-c", "echo written > /from-container && cat /from-container")
+	upper := filepath.Join(x.Dir, "overlay", b.ID, "upper")
+	work := filepath.Join(x.Dir, "overlay", b.ID, "work")
+	for _, d := range []string{upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := x.start(b)
+	io := x.NewStdio(shimtest.StdioOptions{})
+	req := x.createReq(b, io, false)
+	req.Rootfs = []*types.Mount{{Type: "overlay", Source: "overlay",
+		Options: []string{"lowerdir=" + b.RootfsSource, "upperdir=" + upper, "workdir=" + work}}}
+	if _, err := s.Client.Create(x.within(time.Minute), req); err != nil {
+		t.Fatalf("Create with an overlay rootfs: %v", err)
+	}
+	if !rootfsMounted(b) {
+		t.Errorf("overlay not mounted at %s", b.RootfsTarget())
+	}
+	x.startTask(s, b.ID, "")
+	if w := x.wait(s, b.ID, ""); w.GetExitStatus() != 0 {
+		t.Errorf("exit %d (stderr %q)", w.GetExitStatus(), io.Err.String())
+	}
+	x.output(io.Out, "stdout", "written")
+	x.deleteTask(s, b.ID, "")
+	if rootfsMounted(b) {
+		t.Errorf("overlay still mounted after Delete")
+	}
+	if data, err := os.ReadFile(filepath.Join(upper, "from-container")); err != nil || string(data) != "written\n" {
+		t.Errorf("the container's write is not in the upper dir: %q %v", data, err)
+	}
+}
+
+// edgeFileURI: a file:// stdout URI (containerd's log-to-file) makes the
+// shim write stdout and stderr to that file, creating its directory when
+// missing as containerd's shim does.
+func edgeFileURI(t *testing.T, x *tx, dirExists bool) {
+	b := x.bundle("sh", "-c", "echo to-out; echo to-err >&2")
+	s := x.start(b)
+	logFile := filepath.Join(x.Dir, "file-uri", "task.log")
+	if dirExists {
+		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := x.createReq(b, nil, false)
+	req.Stdout = "file://" + logFile
+	req.Stderr = "file://" + logFile
+	if _, err := s.Client.Create(x.within(time.Minute), req); err != nil {
+		t.Fatalf("Create with file:// stdio: %v", err)
+	}
+	x.startTask(s, b.ID, "")
+	x.wait(s, b.ID, "")
+	x.deleteTask(s, b.ID, "")
+	// The copy may finish after Delete (containerd 1.6 does not wait for
+	// it): wait for the content, not for a time.
+	var data []byte
+	err := waitUntil(x.within(time.Minute), func() bool {
+		data, _ = os.ReadFile(logFile)
+		return strings.Contains(string(data), "to-out\n") && strings.Contains(string(data), "to-err\n")
+	})
+	if err != nil {
+		t.Errorf("%s holds %q, want both streams", logFile, data)
+	}
+}
