@@ -22,6 +22,7 @@ func init() {
 		check{"NoRuntimeOptionsUsesDefaultRoot", bootNoOptions},
 		check{"SecondStartForSameIDPrintsSameAddress", bootSecondStart},
 		check{"SocketIsFilesystemUnixSocket", bootSocket},
+		check{"DebugFlagIsAccepted", bootDebug},
 	)
 }
 
@@ -206,4 +207,12 @@ func bootSocket(t *testing.T, x *tx) {
 	if int(resp.GetShimPid()) != st.Shim.Pid || !st.Shim.Alive() {
 		t.Errorf("Connect shim_pid %d, process alive %v", resp.GetShimPid(), st.Shim.Alive())
 	}
+}
+
+// bootDebug: containerd adds -debug when its own log level is debug; the
+// shim must start and serve as usual.
+func bootDebug(t *testing.T, x *tx) {
+	b := x.bundle(echoArgs...)
+	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options(), Debug: true})
+	bootTask(t, x, st.Shim, b, x.RuntimeRoot)
 }

@@ -115,6 +115,9 @@ type StartRequest struct {
 	// Options are sent on stdin (Gen1/2) or as an extension (Gen3); nil
 	// sends no options.
 	Options *options.Options
+	// Debug adds -debug before the action, as containerd does when its own
+	// log level is debug.
+	Debug bool
 }
 
 // CmdResult is the outcome of a shim subcommand.

@@ -63,7 +63,11 @@ func (e *Env) Start(ctx context.Context, req StartRequest) (*Started, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := e.Command(ctx, req.Bundle, req.Gen, req.MaxVersion, stdin, req.ID, "start")
+	args := []string{"start"}
+	if req.Debug {
+		args = []string{"-debug", "start"}
+	}
+	out := e.Command(ctx, req.Bundle, req.Gen, req.MaxVersion, stdin, req.ID, args...)
 	e.adoptStrays(req.Bundle)
 	if out.Err != nil {
 		return &Started{Output: out}, fmt.Errorf("start: %s", out)
