@@ -34,8 +34,6 @@ func newService(t *testing.T, root string) *Service {
 
 func testImage(t *testing.T, files map[string]string) v1.Image {
 	t.Helper()
-	var hdrs []*bytes.Reader
-	_ = hdrs
 	var buf bytes.Buffer
 	tw := newTarWriter(&buf)
 	for name, content := range files {
