@@ -276,4 +276,3 @@ func (u *unpacker) whiteout(parent *parentDir, rel string) error {
 	}
 	return unix.Mknodat(parent.fd, base, unix.S_IFCHR, 0)
 }
-
