@@ -44,6 +44,10 @@ const (
 	// client has read all but what the FIFO buffers. Never probed (it is a
 	// timing property a shim can only promise): checked only when claimed.
 	OutputBeforeExit Capability = "output-before-exit"
+	// BinaryLogURI: binary:///path?k=v stdio URIs start a logging binary
+	// (containerd's ctr --log-uri, nerdctl). Probed: a shim without it
+	// must answer Create with Unimplemented.
+	BinaryLogURI Capability = "binary-log-uri"
 )
 
 // Config names the shim under test and what it supports.

@@ -53,6 +53,7 @@ func containerdShim() conformance.Config {
 		Runtime:       "runc",
 		DefaultRoot:   "/run/containerd/runc",
 		PublishBinary: "/usr/bin/containerd",
+		Supports:      []conformance.Capability{conformance.BinaryLogURI},
 		Lacks: map[conformance.Capability]string{
 			conformance.BootstrapV3: why + " (bootstrap v3 is containerd >= 2.3)",
 			conformance.TaskV3:      why + " (task v3 is containerd >= 2.0)",

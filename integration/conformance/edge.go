@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
 	"github.com/runlet/runlet/proto/events"
@@ -29,6 +30,7 @@ func init() {
 		check{"OverlayRootfsIsMountedAndUnmounted", edgeOverlay},
 		check{"FileURIStdoutWritesToTheFile", func(t *testing.T, x *tx) { edgeFileURI(t, x, true) }},
 		check{"FileURIStdoutCreatesMissingParentDir", func(t *testing.T, x *tx) { edgeFileURI(t, x, false) }},
+		check{"BinaryURIStdoutFeedsALoggingBinary", edgeBinaryURI},
 	)
 }
 
@@ -219,5 +221,64 @@ func edgeFileURI(t *testing.T, x *tx, dirExists bool) {
 	})
 	if err != nil {
 		t.Errorf("%s holds %q, want both streams", logFile, data)
+	}
+}
+
+// loggerScript is a logging binary as containerd's binary:// URI runs it:
+// fd 3 is stdout, fd 4 stderr, closing fd 5 says it is ready; the query
+// arrives as arguments ("dir" "<path>"), the task in CONTAINER_ID and
+// CONTAINER_NAMESPACE.
+const loggerScript = `#!/bin/sh
+exec 5>&-
+/bin/echo "$CONTAINER_NAMESPACE/$CONTAINER_ID" > "$2/env"
+/bin/cat <&3 > "$2/out" &
+/bin/cat <&4 > "$2/err" &
+wait
+`
+
+// edgeBinaryURI: a binary:// stdout URI (containerd's logging binaries,
+// used by nerdctl) makes the shim start the binary with the streams on
+// fds 3 and 4, and the binary sees everything the task wrote.
+func edgeBinaryURI(t *testing.T, x *tx) {
+	claimed := x.s.cfg.require(t, BinaryLogURI)
+	b := x.bundle("sh", "-c", "echo to-out; echo to-err >&2")
+	s := x.start(b)
+	dir := filepath.Join(x.Dir, "binary-uri")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logger := filepath.Join(dir, "logger.sh")
+	if err := os.WriteFile(logger, []byte(loggerScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	uri := "binary://" + logger + "?dir=" + dir
+	req := x.createReq(b, nil, false)
+	req.Stdout, req.Stderr = uri, uri
+	_, err := s.Client.Create(x.within(time.Minute), req)
+	if err != nil && !claimed && status.Code(err) == codes.Unimplemented {
+		t.Skipf("probe: shim has no binary:// stdio: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Create with binary:// stdio: %v", err)
+	}
+	x.startTask(s, b.ID, "")
+	x.wait(s, b.ID, "")
+	x.deleteTask(s, b.ID, "")
+	want := map[string]string{"out": "to-out\n", "err": "to-err\n", "env": x.Namespace + "/" + b.ID + "\n"}
+	err = waitUntil(x.within(time.Minute), func() bool {
+		for name, content := range want {
+			if data, _ := os.ReadFile(filepath.Join(dir, name)); string(data) != content {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		for name, content := range want {
+			data, rerr := os.ReadFile(filepath.Join(dir, name))
+			if string(data) != content {
+				t.Errorf("logging binary's %s: %q %v, want %q", name, data, rerr, content)
+			}
+		}
 	}
 }
