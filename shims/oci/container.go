@@ -22,6 +22,10 @@ type container struct {
 	record  runtimeRecord
 	opts    *options.Options
 	init    *process
+	// cgroupReady is closed once the cgroup is loaded and watched (or
+	// known to be missing): that runs beside the caller's next steps
+	// instead of inside Create.
+	cgroupReady chan struct{}
 
 	mu     sync.Mutex
 	execs  map[string]*process // guarded by mu
@@ -102,4 +106,14 @@ func (c *container) getCgroup() *cgroupHandle {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cgroup
+}
+
+// awaitCgroup waits until the cgroup watch of the task is set up.
+func (c *container) awaitCgroup(ctx context.Context) error {
+	select {
+	case <-c.cgroupReady:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -68,6 +68,8 @@ func (s *Service) newContainer(r *task.CreateTaskRequest) (*container, error) {
 		record:  rec,
 		opts:    opts,
 		execs:   map[string]*process{},
+
+		cgroupReady: make(chan struct{}),
 	}
 	sio := stdio{stdin: r.GetStdin(), stdout: r.GetStdout(), stderr: r.GetStderr(), terminal: r.GetTerminal()}
 	c.init = newProcess(c, "", sio, nil)
@@ -97,6 +99,7 @@ func (s *Service) createInit(ctx context.Context, c *container, r *task.CreateTa
 	defer func() {
 		if err != nil {
 			undo.run(context.WithoutCancel(ctx))
+			close(c.cgroupReady)
 		}
 	}()
 	if err := writeRuntimeRecord(c.bundle, c.record); err != nil {
@@ -119,7 +122,10 @@ func (s *Service) createInit(ctx context.Context, c *container, r *task.CreateTa
 		return 0, err
 	}
 	c.init.setPid(pid)
-	s.watchCgroup(c, pid)
+	go func() {
+		s.watchCgroup(c, pid)
+		close(c.cgroupReady)
+	}()
 	return pid, nil
 }
 

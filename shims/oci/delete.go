@@ -47,6 +47,9 @@ func (s *Service) deleteInit(ctx context.Context, p *process) (*task.DeleteRespo
 		return nil, fmt.Errorf("task %q has running exec processes: %w", c.id, errdefs.ErrFailedPrecondition)
 	}
 	c.forceDelete(ctx)
+	if err := c.awaitCgroup(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.awaitExit(ctx, p); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,9 @@ func (s *Service) onExit(p *process, e runc.Exit) {
 	p.mu.Lock()
 	p.state, p.exitStatus, p.exitedAt = stopped, e.Status, e.Timestamp
 	p.mu.Unlock()
+	p.closePidfd()
 	if p.isInit() {
+		_ = p.c.awaitCgroup(s.ctx)
 		s.oom.remove(p.c.id)
 	}
 	s.publish(TopicTaskExit, &events.TaskExit{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	runc "github.com/containerd/go-runc"
@@ -110,6 +111,10 @@ func openOutput(name string) (io.WriteCloser, error) {
 	}
 	if isFIFO {
 		return fifo.OpenOutput(path)
+	}
+	// As containerd does for file:// stdio, a missing directory is made.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("stdio file directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {

@@ -21,9 +21,12 @@ func (s *Service) Kill(ctx context.Context, r *task.KillRequest) (*emptypb.Empty
 	if st := p.getState(); st == stopped || st == deleted || p.hasExited() {
 		return nil, finished
 	}
-	if p.isInit() {
-		err = s.killInit(ctx, p, int(r.GetSignal()), r.GetAll())
-	} else {
+	switch {
+	case p.isInit() && r.GetAll():
+		err = s.killInit(ctx, p, int(r.GetSignal()), true)
+	case p.isInit():
+		err = s.signalInit(ctx, p, unix.Signal(r.GetSignal()))
+	default:
 		err = killExec(p, unix.Signal(r.GetSignal()))
 	}
 	if err != nil {
@@ -45,17 +48,33 @@ func (s *Service) killInit(ctx context.Context, p *process, sig int, all bool) e
 	return err
 }
 
-// killExec signals an exec process directly: it is the shim's child, and
-// an unreaped pid cannot have been reused.
+// signalInit signals the init process through its pidfd: the same
+// kill(2) `runtime kill` makes, without starting the runtime. Without a
+// pidfd the runtime does it.
+func (s *Service) signalInit(ctx context.Context, p *process, sig unix.Signal) error {
+	ok, err := p.signal(sig)
+	if !ok {
+		return s.killInit(ctx, p, int(sig), false)
+	}
+	if err == unix.ESRCH {
+		return finished
+	}
+	if err != nil {
+		return fmt.Errorf("signal task %q: %w", p.c.id, err)
+	}
+	return nil
+}
+
+// killExec signals an exec process through its pidfd.
 func killExec(p *process, sig unix.Signal) error {
-	pid := p.getPid()
-	if pid <= 0 {
+	ok, err := p.signal(sig)
+	if !ok {
 		return fmt.Errorf("exec %q has not started: %w", p.execID, errdefs.ErrFailedPrecondition)
 	}
-	if err := unix.Kill(pid, sig); err != nil {
-		if err == unix.ESRCH {
-			return finished
-		}
+	if err == unix.ESRCH {
+		return finished
+	}
+	if err != nil {
 		return fmt.Errorf("kill exec %q: %w", p.execID, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // process is a container's init process or one of its execs.
@@ -26,10 +27,11 @@ type process struct {
 	exitedAt   time.Time     // guarded by mu
 	io         *processIO    // guarded by mu
 	starting   chan struct{} // guarded by mu; non-nil while Start runs
+	pidfd      int           // guarded by mu; -1 when none is open
 }
 
 func newProcess(c *container, execID string, s stdio, spec *specs.Process) *process {
-	return &process{execID: execID, c: c, stdio: s, spec: spec, exited: make(chan struct{})}
+	return &process{execID: execID, c: c, stdio: s, spec: spec, exited: make(chan struct{}), pidfd: -1}
 }
 
 func (p *process) isInit() bool { return p.execID == "" }
@@ -117,10 +119,15 @@ func (p *process) hasExited() bool {
 	}
 }
 
+// setPid records the pid and opens a pidfd for it, so later signals reach
+// this process and never a later one that reuses the pid.
 func (p *process) setPid(pid int) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.pid = pid
-	p.mu.Unlock()
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		p.pidfd = fd
+	}
 }
 
 func (p *process) setIO(pio *processIO) {
@@ -139,5 +146,26 @@ func (p *process) getIO() *processIO {
 func (p *process) drainIO(ctx context.Context) {
 	if pio := p.getIO(); pio != nil {
 		pio.drain(ctx)
+	}
+}
+
+// signal sends sig through the process' pidfd. ok is false when there is
+// no pidfd (the caller falls back to the runtime); ESRCH means it exited.
+func (p *process) signal(sig unix.Signal) (ok bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pidfd < 0 {
+		return false, nil
+	}
+	return true, unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
+}
+
+// closePidfd releases the pidfd once the exit is recorded.
+func (p *process) closePidfd() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
 	}
 }

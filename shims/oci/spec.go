@@ -2,11 +2,14 @@ package oci
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/runlet/runlet/bundle"
@@ -18,6 +21,10 @@ import (
 // lowered (crun 1.8 refuses 1.2.0 and later). The file is rewritten only
 // when something changed.
 func prepareSpec(ctx context.Context, c *container) error {
+	needed, err := specNeedsChange(ctx, c)
+	if err != nil || !needed {
+		return err
+	}
 	spec, err := bundle.ReadSpec(c.bundle)
 	if err != nil {
 		return err
@@ -39,6 +46,47 @@ func prepareSpec(ctx context.Context, c *container) error {
 	}
 	return bundle.WriteSpec(c.bundle, spec)
 }
+
+// specSummary is the part of config.json prepareSpec looks at; decoding
+// only it keeps the common case (nothing to change) off the full spec.
+type specSummary struct {
+	Version string `json:"ociVersion"`
+	Process *struct {
+		OOMScoreAdj *int `json:"oomScoreAdj"`
+	} `json:"process"`
+}
+
+// specNeedsChange tells whether config.json asks for a lower
+// oom_score_adj than the shim's own or an ociVersion newer than 1.0;
+// only then does prepareSpec read and maybe rewrite the whole spec.
+func specNeedsChange(ctx context.Context, c *container) (bool, error) {
+	b, err := os.ReadFile(bundle.ConfigPath(c.bundle))
+	if err != nil {
+		return false, fmt.Errorf("read bundle config: %w", err)
+	}
+	var sum specSummary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return false, fmt.Errorf("bundle config.json: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if newerThanOneZero(sum.Version) {
+		return true, nil
+	}
+	if sum.Process == nil || sum.Process.OOMScoreAdj == nil {
+		return false, nil
+	}
+	own, err := ownOOMScoreAdj()
+	return err == nil && *sum.Process.OOMScoreAdj < own, nil
+}
+
+// ownOOMScoreAdj is the shim's own score, read once: a process' score
+// only changes when someone sets it, and the shim never does.
+var ownOOMScoreAdj = sync.OnceValues(func() (int, error) {
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+})
 
 func oomScoreAdj(spec *specs.Spec) int {
 	if spec.Process == nil || spec.Process.OOMScoreAdj == nil {

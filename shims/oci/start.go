@@ -24,6 +24,10 @@ func (s *Service) Start(ctx context.Context, r *task.StartRequest) (*task.StartR
 
 func (s *Service) startInit(ctx context.Context, p *process) (*task.StartResponse, error) {
 	c := p.c
+	// OOM events must be watched before the process can allocate.
+	if err := c.awaitCgroup(ctx); err != nil {
+		return nil, err
+	}
 	p.beginStart()
 	defer p.endStart()
 	if err := c.runtime.Start(ctx, c.id); err != nil {

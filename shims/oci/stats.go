@@ -13,6 +13,9 @@ func (s *Service) Stats(ctx context.Context, r *task.StatsRequest) (*task.StatsR
 	if err != nil {
 		return nil, err
 	}
+	if err := c.awaitCgroup(ctx); err != nil {
+		return nil, err
+	}
 	m, err := c.getCgroup().stat()
 	if err != nil {
 		return nil, err
