@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -43,6 +44,9 @@ type registries struct {
 	plainHTTP map[string]bool          // read-only
 	transport http.RoundTripper
 	platform  v1.Platform
+
+	mu   sync.Mutex
+	anon map[endpoint]*remote.Puller // anonymous pullers, pinged once per repository; guarded by mu
 }
 
 func newRegistries(cfg config.Images, platform v1.Platform) *registries {
@@ -100,6 +104,26 @@ func (r *registries) options(ctx context.Context, auth *Auth) []remote.Option {
 	}
 }
 
+// anonPuller is the endpoint's long-lived anonymous puller: it remembers
+// each repository's ping and token, so a pull does not start with a new
+// handshake. Requests with credentials get a puller of their own.
+func (r *registries) anonPuller(ep endpoint) *remote.Puller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.anon[ep]; ok {
+		return p
+	}
+	p, err := remote.NewPuller(r.options(context.Background(), nil)...)
+	if err != nil {
+		return nil // unreachable: the options are fixed and valid
+	}
+	if r.anon == nil {
+		r.anon = map[endpoint]*remote.Puller{}
+	}
+	r.anon[ep] = p
+	return p
+}
+
 // source is a resolved image: where it came from and its manifest.
 type source struct {
 	host      string
@@ -129,7 +153,11 @@ func (r *registries) resolveAt(ctx context.Context, ep endpoint, ref Reference, 
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(gref, r.options(ctx, auth)...)
+	opts := r.options(ctx, auth)
+	if auth == nil || *auth == (Auth{}) {
+		opts = append(opts, remote.Reuse(r.anonPuller(ep)))
+	}
+	desc, err := remote.Get(gref, opts...)
 	if err != nil {
 		return nil, classify(ep.host, err)
 	}
