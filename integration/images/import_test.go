@@ -2,6 +2,8 @@ package images
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +93,22 @@ func TestImportRefusesAnArchiveWithAPathOutOfItsDirectory(t *testing.T) {
 	}
 }
 
+// gzipFile writes src gzip-compressed to dst.
+func gzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Close()
+	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEveryTarballOfTheImportDirIsLoadedAtStart(t *testing.T) {
 	needRoot(t)
 	dir := shortTempDir(t)
@@ -102,6 +120,8 @@ func TestEveryTarballOfTheImportDirIsLoadedAtStart(t *testing.T) {
 	if err := testimages.WriteDockerArchive(filepath.Join(importDir, "app.tar"), "localhost/app:2", busybox(t, "1002")); err != nil {
 		t.Fatal(err)
 	}
+	gzipFile(t, filepath.Join(importDir, "app.tar"), filepath.Join(importDir, "app.tar.gz"))
+	os.Remove(filepath.Join(importDir, "app.tar")) // only the compressed one stays
 	os.WriteFile(filepath.Join(importDir, "notes.txt"), []byte("not an image"), 0o600)
 	cfg := "[images]\nimport_dir = \"" + importDir + "\"\n"
 	d := startDaemonIn(t, dir, cfg)

@@ -13,7 +13,8 @@ import (
 )
 
 // ImportFile loads every image of an OCI image layout (a directory or a tar
-// of one) or a docker-archive tarball (docker save) into the store.
+// of one) or a docker-archive tarball (docker save) into the store. A tar
+// may be gzip- or zstd-compressed.
 func (s *Service) ImportFile(ctx context.Context, path string) ([]Image, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -22,28 +23,46 @@ func (s *Service) ImportFile(ctx context.Context, path string) ([]Image, error) 
 	if st.IsDir() {
 		return s.importLayout(ctx, path)
 	}
-	kind, err := archiveKind(path)
+	open := archiveOpener(path)
+	kind, err := archiveKind(path, open)
 	if err != nil {
 		return nil, err
 	}
 	if kind == "docker" {
-		return s.importDockerArchive(ctx, path)
+		return s.importDockerArchive(ctx, path, open)
 	}
 	dir, err := os.MkdirTemp(s.tmpDir(), "import-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := extractPlain(path, dir); err != nil {
+	if err := extractPlain(path, open, dir); err != nil {
 		return nil, err
 	}
 	return s.importLayout(ctx, dir)
 }
 
+// archiveOpener opens the tar at path, decompressing a gzip or zstd file.
+func archiveOpener(path string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			err := decompress(f, pw)
+			f.Close()
+			pw.CloseWithError(err)
+		}()
+		return pr, nil
+	}
+}
+
 // archiveKind tells an OCI layout tar ("oci") from a docker-archive ("docker").
 // A docker save of Docker 25+ is both; the OCI index is preferred.
-func archiveKind(path string) (string, error) {
-	f, err := os.Open(path)
+func archiveKind(path string, open func() (io.ReadCloser, error)) (string, error) {
+	f, err := open()
 	if err != nil {
 		return "", err
 	}
@@ -73,8 +92,8 @@ func archiveKind(path string) (string, error) {
 
 // extractPlain unpacks a tar of plain files and directories into dir,
 // refusing links, devices and any name that leaves dir.
-func extractPlain(path, dir string) error {
-	f, err := os.Open(path)
+func extractPlain(path string, open func() (io.ReadCloser, error), dir string) error {
+	f, err := open()
 	if err != nil {
 		return err
 	}

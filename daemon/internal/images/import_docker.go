@@ -3,16 +3,13 @@ package images
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-func (s *Service) importDockerArchive(ctx context.Context, path string) ([]Image, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(path) }
+func (s *Service) importDockerArchive(ctx context.Context, path string, opener tarball.Opener) ([]Image, error) {
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: manifest.json: %v: %w", path, err, errdefs.ErrInvalidArgument)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,7 +31,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 	return d.importDir(ctx)
 }
 
-// importDir loads every *.tar of images.import_dir that is new or changed.
+// importSuffixes are the tarballs importDir loads (as k3s does).
+var importSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.zst"}
+
+// importDir loads every tarball of images.import_dir that is new or changed.
 // A tarball that fails is logged and skipped: one bad file must not keep the
 // node from starting.
 func (d *Daemon) importDir(ctx context.Context) error {
@@ -47,7 +51,7 @@ func (d *Daemon) importDir(ctx context.Context) error {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tar") {
+		if e.IsDir() || !slices.ContainsFunc(importSuffixes, func(s string) bool { return strings.HasSuffix(e.Name(), s) }) {
 			continue
 		}
 		d.importOne(ctx, filepath.Join(dir, e.Name()))
