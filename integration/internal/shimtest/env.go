@@ -62,6 +62,7 @@ type Env struct {
 	Events      *EventServer
 
 	mu          sync.Mutex
+	dialMu      sync.Mutex
 	shims       map[string]*Shim // by address
 	containers  []string         // every container id created
 	bundles     []string

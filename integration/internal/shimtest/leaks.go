@@ -328,3 +328,45 @@ func removeEmptyCgroupParents() {
 		syscall.Rmdir(dir) // fails, harmlessly, while another test uses it
 	}
 }
+
+// zombieChildren lists children of pid that stay zombies: a shim must reap
+// what it forks (runtimes, exec'd processes). A child may be a zombie for
+// a moment before its reaper runs, so only one that stays is reported.
+func zombieChildren(ctx context.Context, pid int) []int {
+	var zombies []int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		zombies = zombies[:0]
+		entries, _ := os.ReadDir("/proc")
+		for _, ent := range entries {
+			child, err := strconv.Atoi(ent.Name())
+			if err != nil {
+				continue
+			}
+			if state, _ := procStat(child); state == "Z" && procPPid(child) == pid {
+				zombies = append(zombies, child)
+			}
+		}
+		if len(zombies) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return zombies
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func procPPid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
+}

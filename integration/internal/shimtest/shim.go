@@ -77,6 +77,9 @@ func (e *Env) Start(ctx context.Context, req StartRequest) (*Started, error) {
 		return &Started{Output: out}, err
 	}
 	st := &Started{Reply: reply, Output: out}
+	// Concurrent starts of one group print one address: dial it once.
+	e.dialMu.Lock()
+	defer e.dialMu.Unlock()
 	e.mu.Lock()
 	if s, ok := e.shims[reply.Address]; ok {
 		e.mu.Unlock()
@@ -200,6 +203,9 @@ func (s *Shim) cleanup() {
 			}
 		}
 		s.env.closeStdio()
+		if z := zombieChildren(ctx, s.Pid); len(z) > 0 {
+			t.Errorf("leak: shim %d has unreaped children %v", s.Pid, z)
+		}
 		if len(left) == 0 {
 			// The harness has closed its FIFO ends (stdio cleanups ran
 			// first); a shim lets go of its own ends once it sees that.
