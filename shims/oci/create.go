@@ -111,7 +111,7 @@ func (s *Service) createInit(ctx context.Context, c *container, r *task.CreateTa
 	if err := s.mountRootfs(ctx, c, &undo); err != nil {
 		return 0, err
 	}
-	pio, err := newProcessIO(s.ctx, c.init.stdio, c.opts)
+	pio, err := newProcessIO(s.ctx, ioTarget{c.id, s.cfg.Namespace}, c.init.stdio, c.opts)
 	if err != nil {
 		return 0, err
 	}

@@ -60,7 +60,7 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 	if err := c.init.check("exec"); err != nil {
 		return nil, err
 	}
-	pio, err := newProcessIO(s.ctx, p.stdio, c.opts)
+	pio, err := newProcessIO(s.ctx, ioTarget{c.id, s.cfg.Namespace}, p.stdio, c.opts)
 	if err != nil {
 		return nil, err
 	}

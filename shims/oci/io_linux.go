@@ -31,13 +31,17 @@ type processIO struct {
 	pty     *os.File     // the terminal's master, non-blocking and pollable
 	stdin   *fifo.StdinCopier
 	outputs []*fifo.Copier
+	logger  *binaryLogger // binary:// stdio only
 
 	mu     sync.Mutex
 	closed bool // guarded by mu
 }
 
+// ioTarget names the task a process belongs to, for logging binaries.
+type ioTarget struct{ id, namespace string }
+
 // newProcessIO prepares stdio for one process; life bounds the copies.
-func newProcessIO(life context.Context, sio stdio, opts *options.Options) (_ *processIO, err error) {
+func newProcessIO(life context.Context, t ioTarget, sio stdio, opts *options.Options) (_ *processIO, err error) {
 	pio := &processIO{life: life, sio: sio}
 	defer func() {
 		if err != nil {
@@ -50,6 +54,9 @@ func newProcessIO(life context.Context, sio stdio, opts *options.Options) (_ *pr
 		}
 		return pio, nil
 	}
+	if isBinaryURI(sio.stdout) {
+		return pio, pio.logToBinary(life, t)
+	}
 	if pio.pipes, err = newPipeSet(sio, int(opts.GetIoUid()), int(opts.GetIoGid())); err != nil {
 		return nil, err
 	}
@@ -57,6 +64,23 @@ func newProcessIO(life context.Context, sio stdio, opts *options.Options) (_ *pr
 		return nil, err
 	}
 	return pio, nil
+}
+
+// logToBinary hands the process' output to a logging binary: the process
+// writes straight into the binary's pipes, the shim copies only stdin.
+func (pio *processIO) logToBinary(ctx context.Context, t ioTarget) error {
+	lg, stdout, stderr, err := startLogger(ctx, pio.sio.stdout, t)
+	if err != nil {
+		return err
+	}
+	pio.logger = lg
+	if pio.pipes, err = newLoggerPipes(pio.sio, stdout, stderr); err != nil {
+		return err
+	}
+	if pio.pipes.stdin != nil {
+		return pio.copyStdin(pio.pipes.stdin)
+	}
+	return nil
 }
 
 // copyPipes starts copying the process' output pipes and its stdin FIFO.
@@ -252,5 +276,8 @@ func (pio *processIO) close() {
 	}
 	if pio.pipes != nil {
 		pio.pipes.Close()
+	}
+	if pio.logger != nil {
+		pio.logger.stop(loggerExitTimeout)
 	}
 }

@@ -41,6 +41,19 @@ func newPipeSet(sio stdio, uid, gid int) (_ *pipeSet, err error) {
 	return p, nil
 }
 
+// newLoggerPipes gives the process a logging binary's pipes as stdout and
+// stderr (it owns them from now on) and, if asked, a stdin pipe.
+func newLoggerPipes(sio stdio, stdout, stderr *os.File) (*pipeSet, error) {
+	p := &pipeSet{}
+	p.child[1], p.child[2] = stdout, stderr
+	var err error
+	if p.child[0], p.stdin, err = streamEnds(sio.stdin != "", true); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
 // chownPipes gives the process' pipe ends to the io_uid/io_gid of the
 // options (never /dev/null, which is shared).
 func (p *pipeSet) chownPipes(uid, gid int) error {
