@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,8 +92,9 @@ func runletdBinary(t testing.TB) string {
 		return b
 	}
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "runletd-bin-")
-		if buildErr != nil {
+		removeStaleBuildDirs()
+		buildDir = filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", buildDirPrefix, os.Getpid()))
+		if buildErr = os.Mkdir(buildDir, 0o700); buildErr != nil {
 			return
 		}
 		builtBin = filepath.Join(buildDir, "runletd")
@@ -107,6 +109,20 @@ func runletdBinary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return builtBin
+}
+
+// buildDirPrefix names the directory of the test's runletd build; the pid
+// that follows lets a later run remove what a crashed (panicked) run left.
+const buildDirPrefix = "runletd-images-test-"
+
+func removeStaleBuildDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), buildDirPrefix+"*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), buildDirPrefix))
+		if err == nil && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func TestMain(m *testing.M) {
