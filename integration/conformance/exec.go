@@ -20,6 +20,8 @@ func init() {
 		check{"ResizePtyChangesTerminalSizeOfExec", execResizePty},
 		check{"CloseIOEndsStdinClientCloseDoesNot", execCloseIO},
 		check{"TwentySequentialAndTenConcurrentExecs", execMany},
+		check{"TerminalOutputIsFullyDeliveredAtExit", execTerminalDrain},
+		check{"CloseIOOfInitEndsItsStdin", execCloseIOInit},
 	)
 }
 
@@ -230,4 +232,48 @@ func execMany(t *testing.T, x *tx) {
 		}
 	}
 	x.stop(s, b.ID)
+}
+
+// execTerminalDrain: a terminal exec that writes 100000 bytes and exits at
+// once has all of it delivered (a pty master returns EIO once the last
+// slave is closed: a shim must read what is buffered first).
+func execTerminalDrain(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sleep", "3600")
+	io := x.NewStdio(shimtest.StdioOptions{Terminal: true})
+	x.exec(s, b, "burst", io, true, "sh", "-c", `head -c 100000 /dev/zero | tr '\0' x; echo; echo END`)
+	if w := x.wait(s, b.ID, "burst"); w.GetExitStatus() != 0 {
+		t.Errorf("exit %d", w.GetExitStatus())
+	}
+	if err := io.WaitEOF(x.within(time.Minute)); err != nil {
+		t.Error(err)
+	}
+	out := io.Out.String()
+	if n := strings.Count(out, "x"); n != 100000 || !strings.Contains(out, "END") {
+		t.Errorf("terminal delivered %d of 100000 x and END=%v (%d bytes)", n, strings.Contains(out, "END"), len(out))
+	}
+	x.deleteTask(s, b.ID, "burst")
+	x.stop(s, b.ID)
+}
+
+// execCloseIOInit: CloseIO without exec id closes the init's stdin.
+func execCloseIOInit(t *testing.T, x *tx) {
+	b := x.bundle("cat")
+	s := x.start(b)
+	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
+	x.create(s, b, io)
+	x.startTask(s, b.ID, "")
+	if err := io.Write(x.within(time.Minute), []byte("init-in\n")); err != nil {
+		t.Fatal(err)
+	}
+	x.output(io.Out, "stdout", "init-in\n")
+	if err := io.CloseStdin(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.CloseIO(x.within(time.Minute), &task.CloseIORequest{Id: b.ID, Stdin: true}); err != nil {
+		t.Fatalf("CloseIO of the init: %v", err)
+	}
+	if w := x.wait(s, b.ID, ""); w.GetExitStatus() != 0 {
+		t.Errorf("cat exit %d after CloseIO", w.GetExitStatus())
+	}
+	x.deleteTask(s, b.ID, "")
 }
