@@ -14,12 +14,13 @@ import (
 // A missing image is errdefs.ErrNotFound.
 func (s *Service) Remove(ctx context.Context, ref string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	img, err := s.lookupLocked(ref)
 	if err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	if err := s.db.Delete(bucketImages, img.ID); err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("remove image %s: %w", img.ID, err)
 	}
 	delete(s.images, img.ID)
@@ -29,34 +30,43 @@ func (s *Service) Remove(ctx context.Context, ref string) error {
 		}
 	}
 	s.log.InfoContext(ctx, "removed image", "id", img.ID, "tags", img.RepoTags)
-	return s.collectLocked()
+	trash, err := s.collectLocked()
+	s.mu.Unlock()
+	emptyTrash(trash)
+	return err
 }
 
-// collect is collectLocked for callers that do not hold s.mu.
+// collect runs collectLocked for callers that do not hold s.mu.
 func (s *Service) collect() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.collectLocked(); err != nil {
+	trash, err := s.collectLocked()
+	s.mu.Unlock()
+	emptyTrash(trash)
+	if err != nil {
 		s.log.Warn("garbage collection", "err", err)
 	}
 }
 
-// collectLocked removes layers no image, holder or lease uses, and blobs no
-// image uses, records first so a crash midway leaves only unrecorded
-// directories (removed at the next start). Caller holds s.mu.
-func (s *Service) collectLocked() error {
+// collectLocked drops the records of layers no image, holder or lease uses,
+// and of blobs no image uses, and moves their files into the scratch
+// directory: the returned paths, for emptyTrash to delete once s.mu is
+// released, so a big layer never blocks List or Status. Records go first, so
+// a crash midway leaves only unrecorded files (removed at the next start).
+// Caller holds s.mu.
+func (s *Service) collectLocked() ([]string, error) {
 	used := s.usedLayersLocked()
 	for id := range s.layers {
 		if used[id] {
 			continue
 		}
 		if err := s.db.Delete(bucketLayers, id); err != nil {
-			return err
+			return nil, err
 		}
 		delete(s.layers, id)
 	}
-	if err := removeUnlisted(s.layersDir(), func(name string) bool { return used["sha256:"+name] && s.hasLayerLocked("sha256:"+name) }); err != nil {
-		return err
+	trash, err := s.trashUnlisted(s.layersDir(), func(name string) bool { return s.hasLayerLocked("sha256:" + name) })
+	if err != nil {
+		return trash, err
 	}
 	blobs := map[string]bool{}
 	for _, img := range s.images {
@@ -64,7 +74,8 @@ func (s *Service) collectLocked() error {
 			blobs[b] = true
 		}
 	}
-	return removeUnlisted(s.contentDir(), func(name string) bool { return blobs["sha256:"+name] })
+	more, err := s.trashUnlisted(s.contentDir(), func(name string) bool { return blobs["sha256:"+name] })
+	return append(trash, more...), err
 }
 
 func (s *Service) hasLayerLocked(id string) bool {
@@ -90,19 +101,33 @@ func (s *Service) usedLayersLocked() map[string]bool {
 	return used
 }
 
-// removeUnlisted deletes every entry of dir for which keep is false.
-func removeUnlisted(dir string, keep func(name string) bool) error {
+// trashUnlisted moves every entry of dir for which keep is false into the
+// scratch directory and returns the new paths.
+func (s *Service) trashUnlisted(dir string, keep func(name string) bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var trash []string
 	for _, e := range entries {
 		if keep(e.Name()) {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("free %s: %v: %w", e.Name(), err, errdefs.ErrUnknown)
+		to, err := os.MkdirTemp(s.tmpDir(), "gc-")
+		if err != nil {
+			return trash, err
+		}
+		trash = append(trash, to)
+		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(to, e.Name())); err != nil {
+			return trash, fmt.Errorf("free %s: %v: %w", e.Name(), err, errdefs.ErrUnknown)
 		}
 	}
-	return nil
+	return trash, nil
+}
+
+// emptyTrash deletes what collectLocked moved aside.
+func emptyTrash(paths []string) {
+	for _, p := range paths {
+		os.RemoveAll(p)
+	}
 }

@@ -37,13 +37,17 @@ func (s *Service) Hold(ctx context.Context, holder, ref string) ([]string, strin
 // Releasing an unknown holder is not an error.
 func (s *Service) Release(ctx context.Context, holder string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.holders[holder]; !ok {
+		s.mu.Unlock()
 		return nil
 	}
 	if err := s.db.Delete(bucketHolders, holder); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	delete(s.holders, holder)
-	return s.collectLocked()
+	trash, err := s.collectLocked()
+	s.mu.Unlock()
+	emptyTrash(trash)
+	return err
 }

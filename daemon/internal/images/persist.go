@@ -59,6 +59,13 @@ func (s *Service) recover() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.dropMissingLayersLocked()
+}
+
+// dropMissingLayersLocked forgets layers whose directory is gone, then
+// collects. Caller holds s.mu (at start nothing else runs, so the trash is
+// emptied right away).
+func (s *Service) dropMissingLayersLocked() error {
 	for id := range s.layers {
 		if _, err := os.Lstat(s.LayerPath(id)); os.IsNotExist(err) {
 			s.log.Warn("layer directory missing; dropping its record", "diff_id", id)
@@ -68,7 +75,9 @@ func (s *Service) recover() error {
 			}
 		}
 	}
-	return s.collectLocked()
+	trash, err := s.collectLocked()
+	emptyTrash(trash)
+	return err
 }
 
 // saveImageLocked persists img. Caller holds s.mu.
