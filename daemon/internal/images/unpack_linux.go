@@ -210,7 +210,7 @@ func (u *unpacker) createOnce(parent *parentDir, base string, r io.Reader, hdr *
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return unix.Mkdirat(parent.fd, base, 0o700)
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse: // the tar reader fills a sparse file's holes
 		return u.writeFile(parent.fd, base, r)
 	case tar.TypeSymlink:
 		return unix.Symlinkat(hdr.Linkname, parent.fd, base)
