@@ -85,5 +85,9 @@ func (s *Service) runRestore(ctx context.Context, c *container, pio *processIO, 
 		return 0, runtimeError(c.bundle, "restore", err)
 	}
 	c.init.setState(running)
-	return pid, pio.afterStart(ctx)
+	if err := pio.afterStart(ctx); err != nil {
+		s.exits.forget(pid)
+		return 0, err
+	}
+	return pid, nil
 }

@@ -21,6 +21,9 @@ type container struct {
 	runtime *runc.Runc
 	record  runtimeRecord
 	opts    *options.Options
+	// sharedPidNS is set at Create when the container has no pid
+	// namespace of its own.
+	sharedPidNS bool
 	init    *process
 	// cgroupReady is closed once the cgroup is loaded and watched (or
 	// known to be missing): that runs beside the caller's next steps

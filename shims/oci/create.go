@@ -33,6 +33,10 @@ func (s *Service) Create(ctx context.Context, r *task.CreateTaskRequest) (_ *tas
 			s.release(c.id)
 		}
 	}()
+	// An init killed right after its creation reports its exit only after
+	// /tasks/create.
+	c.init.beginStart()
+	defer c.init.endStart()
 	pid, err := s.createInit(ctx, c, r)
 	if err != nil {
 		return nil, err
@@ -105,6 +109,7 @@ func (s *Service) createInit(ctx context.Context, c *container, r *task.CreateTa
 	if err := writeRuntimeRecord(c.bundle, c.record); err != nil {
 		return 0, err
 	}
+	undo.push(func(context.Context) { removeRuntimeRecord(c.bundle) })
 	if err := prepareSpec(ctx, c); err != nil {
 		return 0, err
 	}
@@ -169,6 +174,7 @@ func (s *Service) runCreate(ctx context.Context, c *container, pio *processIO, c
 		return 0, runtimeError(c.bundle, "create", err)
 	}
 	if err := pio.afterStart(ctx); err != nil {
+		s.exits.forget(pid) // undone: its exit is no task's exit
 		return 0, err
 	}
 	return pid, nil

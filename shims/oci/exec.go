@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/runlet/runlet/bundle"
@@ -97,6 +98,8 @@ func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int,
 		return 0, runtimeError(c.bundle, "exec", err)
 	}
 	if err := pio.afterStart(ctx); err != nil {
+		s.exits.forget(pid)
+		_ = unix.Kill(pid, unix.SIGKILL) // running without its stdio
 		return 0, err
 	}
 	return pid, nil

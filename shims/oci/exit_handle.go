@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	runc "github.com/containerd/go-runc"
@@ -21,6 +22,7 @@ const drainTimeout = 5 * time.Second
 func (s *Service) onExit(p *process, e runc.Exit) {
 	p.waitStarted(s.ctx)
 	if p.isInit() {
+		s.killOrphans(p.c)
 		s.stopExecs(p.c)
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, drainTimeout)
@@ -42,6 +44,20 @@ func (s *Service) onExit(p *process, e runc.Exit) {
 		ExitedAt:    timestamppb.New(e.Timestamp),
 	})
 	close(p.exited)
+}
+
+// killOrphans kills what is left in the cgroup of a container without a
+// pid namespace of its own once its init has exited, as containerd does:
+// nobody else would, and the container counts as exited.
+func (s *Service) killOrphans(c *container) {
+	if !c.sharedPidNS {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, drainTimeout)
+	defer cancel()
+	if err := c.runtime.Kill(ctx, c.id, int(unix.SIGKILL), &runc.KillOpts{All: true}); err != nil && !isNotRunning(err) {
+		slog.Warn("kill the processes left after the init's exit", "id", c.id, "error", runtimeError(c.bundle, "kill", err))
+	}
 }
 
 // stopExecs kills the execs that outlive their init process (they survive

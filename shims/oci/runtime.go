@@ -51,6 +51,8 @@ func writeRuntimeRecord(bundle string, rec runtimeRecord) error {
 	return nil
 }
 
+func removeRuntimeRecord(bundle string) { _ = os.Remove(filepath.Join(bundle, runtimeFile)) }
+
 func readRuntimeRecord(bundle string) (runtimeRecord, error) {
 	var rec runtimeRecord
 	b, err := os.ReadFile(filepath.Join(bundle, runtimeFile))

@@ -21,9 +21,13 @@ import (
 // lowered (crun 1.8 refuses 1.2.0 and later). The file is rewritten only
 // when something changed.
 func prepareSpec(ctx context.Context, c *container) error {
-	needed, err := specNeedsChange(ctx, c)
-	if err != nil || !needed {
+	sum, err := readSpecSummary(c.bundle)
+	if err != nil {
 		return err
+	}
+	c.sharedPidNS = !sum.ownsPidNamespace()
+	if !sum.needsChange() {
+		return nil
 	}
 	spec, err := bundle.ReadSpec(c.bundle)
 	if err != nil {
@@ -54,28 +58,53 @@ type specSummary struct {
 	Process *struct {
 		OOMScoreAdj *int `json:"oomScoreAdj"`
 	} `json:"process"`
+	Linux *struct {
+		Namespaces []struct {
+			Type string `json:"type"`
+			Path string `json:"path"`
+		} `json:"namespaces"`
+	} `json:"linux"`
 }
 
-// specNeedsChange tells whether config.json asks for a lower
-// oom_score_adj than the shim's own or an ociVersion newer than 1.0;
-// only then does prepareSpec read and maybe rewrite the whole spec.
-func specNeedsChange(ctx context.Context, c *container) (bool, error) {
-	b, err := os.ReadFile(bundle.ConfigPath(c.bundle))
+// ownsPidNamespace reports whether the container gets a pid namespace of
+// its own; when it does not (host pid, or a pod's shared one), its other
+// processes do not die with its init and the shim must kill them.
+func (sum *specSummary) ownsPidNamespace() bool {
+	if sum.Linux == nil {
+		return false
+	}
+	for _, ns := range sum.Linux.Namespaces {
+		if ns.Type == "pid" {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+func readSpecSummary(bundlePath string) (*specSummary, error) {
+	b, err := os.ReadFile(bundle.ConfigPath(bundlePath))
 	if err != nil {
-		return false, fmt.Errorf("read bundle config: %w", err)
+		return nil, fmt.Errorf("read bundle config: %w", err)
 	}
 	var sum specSummary
 	if err := json.Unmarshal(b, &sum); err != nil {
-		return false, fmt.Errorf("bundle config.json: %v: %w", err, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("bundle config.json: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
+	return &sum, nil
+}
+
+// needsChange tells whether config.json asks for a lower oom_score_adj
+// than the shim's own or an ociVersion newer than 1.0; only then does
+// prepareSpec read and maybe rewrite the whole spec.
+func (sum *specSummary) needsChange() bool {
 	if newerThanOneZero(sum.Version) {
-		return true, nil
+		return true
 	}
 	if sum.Process == nil || sum.Process.OOMScoreAdj == nil {
-		return false, nil
+		return false
 	}
 	own, err := ownOOMScoreAdj()
-	return err == nil && *sum.Process.OOMScoreAdj < own, nil
+	return err == nil && *sum.Process.OOMScoreAdj < own
 }
 
 // ownOOMScoreAdj is the shim's own score, read once: a process' score
