@@ -24,7 +24,7 @@ type container struct {
 	// sharedPidNS is set at Create when the container has no pid
 	// namespace of its own.
 	sharedPidNS bool
-	init    *process
+	init        *process
 	// cgroupReady is closed once the cgroup is loaded and watched (or
 	// known to be missing): that runs beside the caller's next steps
 	// instead of inside Create.
