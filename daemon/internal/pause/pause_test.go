@@ -1,6 +1,7 @@
 package pause
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,5 +72,30 @@ func TestPauseExitsZeroOnSIGTERM(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("pause ignored SIGTERM")
+	}
+}
+
+// The checked-in binary must be what csrc/pause.c builds to, so the source
+// is the truth and nobody ships a stale or foreign binary.
+func TestCheckedInBinaryIsBuiltFromTheSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs gcc: skipped with -short")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not installed")
+	}
+	out := filepath.Join(t.TempDir(), "pause")
+	cmd := exec.Command(gcc, "-static", "-nostdlib", "-Os", "-fno-asynchronous-unwind-tables",
+		"-fno-stack-protector", "-Wl,--build-id=none", "-s", "-o", out, "csrc/pause.c")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	built, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(built, Binary) {
+		t.Fatal("the checked-in pause differs from what csrc/pause.c builds to: run go generate ./daemon/internal/pause")
 	}
 }
