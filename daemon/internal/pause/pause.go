@@ -5,6 +5,7 @@
 // `go generate ./daemon/internal/pause` rebuilds it from csrc/pause.c with gcc.
 package pause
 
+//go:generate sh -c "gcc -dumpfullversion > csrc/gcc-version"
 //go:generate gcc -static -nostdlib -Os -fno-asynchronous-unwind-tables -fno-stack-protector -Wl,--build-id=none -s -o pause csrc/pause.c
 
 import (
