@@ -17,6 +17,7 @@ import (
 // Overlay whiteout conventions of the OCI image layer format.
 const (
 	whiteoutPrefix = ".wh."
+	metaPrefix     = ".wh..wh." // aufs metadata (".wh..wh..plnk", ...), not part of the filesystem
 	opaqueMarker   = ".wh..wh..opq"
 	opaqueXattr    = "trusted.overlay.opaque"
 	xattrPAXPrefix = "SCHILY.xattr."
@@ -134,6 +135,9 @@ func (u *unpacker) apply(r io.Reader, hdr *tar.Header) error {
 	if rel == "." {
 		return nil // the layer root itself: its attributes come from the container's upper dir
 	}
+	if isAufsMeta(rel) {
+		return nil
+	}
 	parent, err := u.dir(path.Dir(rel), true)
 	if err != nil {
 		return err
@@ -152,6 +156,17 @@ func (u *unpacker) apply(r io.Reader, hdr *tar.Header) error {
 		u.dirHdrs = append(u.dirHdrs, hdr)
 	}
 	return u.setMetadata(parent, path.Base(rel), hdr)
+}
+
+// isAufsMeta tells aufs bookkeeping (".wh..wh..plnk" and what is under
+// it), which is not part of the image's filesystem. The opaque marker is not.
+func isAufsMeta(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if strings.HasPrefix(part, metaPrefix) && part != opaqueMarker {
+			return true
+		}
+	}
+	return false
 }
 
 // escapeError classifies os.Root's refusal to leave the root.

@@ -125,6 +125,8 @@ func TestUnpackTurnsWhiteoutsIntoOverlayWhiteouts(t *testing.T) {
 		&tar.Header{Name: "var/cache/", Typeflag: tar.TypeDir, Mode: 0o755},
 		file("var/cache/.wh..wh..opq", "", 0o644),
 		file("var/cache/fresh", "new", 0o644),
+		&tar.Header{Name: ".wh..wh..plnk/", Typeflag: tar.TypeDir, Mode: 0o700},
+		file(".wh..wh..plnk/123.456", "aufs hardlink store", 0o644),
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +141,7 @@ func TestUnpackTurnsWhiteoutsIntoOverlayWhiteouts(t *testing.T) {
 	if err != nil || string(buf[:n]) != "y" {
 		t.Fatalf("opaque xattr = %q, %v", buf[:n], err)
 	}
-	for _, marker := range []string{"etc/.wh.removed", "var/cache/.wh..wh..opq"} {
+	for _, marker := range []string{"etc/.wh.removed", "var/cache/.wh..wh..opq", ".wh..wh..plnk", ".wh..plnk"} {
 		if _, err := os.Lstat(filepath.Join(layer, marker)); !os.IsNotExist(err) {
 			t.Fatalf("marker %s was written as a file", marker)
 		}

@@ -1,0 +1,101 @@
+package shimmgr
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/runlet/runlet/daemon/shim"
+	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/runtimeclass"
+)
+
+// Pod is the shim serving one pod.
+type Pod struct {
+	SandboxID string
+	Handler   *runtimeclass.Handler
+	shim      *shim.Shim
+}
+
+// Record is what must be persisted to reconnect to a pod's shim after
+// runletd restarts.
+type Record struct {
+	SandboxID string `json:"sandbox_id"`
+	Handler   string `json:"handler"`
+	Address   string `json:"address"`
+	Version   int    `json:"version"`
+}
+
+// Task is the pod's task service.
+func (p *Pod) Task() task.TaskService { return p.shim.Task }
+
+// Record returns the pod's reconnect record.
+func (p *Pod) Record() Record {
+	return Record{SandboxID: p.SandboxID, Handler: p.Handler.Name, Address: p.shim.Address, Version: p.shim.Version}
+}
+
+// StartPod starts the shim of a new pod for its sandbox task, whose bundle
+// is ready at bundle. AlreadyExists if the pod has a shim.
+func (m *Manager) StartPod(ctx context.Context, h *runtimeclass.Handler, sandboxID, bundle string) (*Pod, error) {
+	if _, err := m.Pod(sandboxID); err == nil {
+		return nil, fmt.Errorf("pod %q already has a shim: %w", sandboxID, errdefs.ErrAlreadyExists)
+	}
+	s, err := shim.Start(ctx, m.launchConfig(h, sandboxID, bundle))
+	if err != nil {
+		return nil, err
+	}
+	return m.track(&Pod{SandboxID: sandboxID, Handler: h, shim: s}), nil
+}
+
+// Reconnect attaches to the live shim of a pod after a restart. The
+// shim's tasks are untouched.
+func (m *Manager) Reconnect(ctx context.Context, set *runtimeclass.Set, r Record) (*Pod, error) {
+	h, err := set.Resolve(r.Handler)
+	if err != nil {
+		return nil, err
+	}
+	s, err := shim.Connect(ctx, shim.Reply{Version: r.Version, Address: r.Address, Protocol: "ttrpc"})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: %w: %w", r.SandboxID, err, errdefs.ErrUnavailable)
+	}
+	return m.track(&Pod{SandboxID: r.SandboxID, Handler: h, shim: s}), nil
+}
+
+// track registers p and reports its shim's end once.
+func (m *Manager) track(p *Pod) *Pod {
+	m.mu.Lock()
+	m.pods[p.SandboxID] = p
+	m.mu.Unlock()
+	go func() {
+		<-p.shim.Done()
+		m.mu.Lock()
+		if m.pods[p.SandboxID] == p {
+			delete(m.pods, p.SandboxID)
+		}
+		m.mu.Unlock()
+		if m.cfg.OnShimExit != nil {
+			m.cfg.OnShimExit(p.SandboxID)
+		}
+	}()
+	return p
+}
+
+// Cleanup runs the shim's `delete` for a task whose shim is gone: the
+// runtime state is force-deleted and the rootfs unmounted.
+func (m *Manager) Cleanup(ctx context.Context, h *runtimeclass.Handler, id, bundle string) (*task.DeleteResponse, error) {
+	return shim.Delete(ctx, m.launchConfig(h, id, bundle))
+}
+
+// Shutdown asks the pod's shim to exit; it does once no task is left.
+func (m *Manager) Shutdown(ctx context.Context, sandboxID string) error {
+	p, err := m.Pod(sandboxID)
+	if err != nil {
+		return nil
+	}
+	_, err = p.shim.Task.Shutdown(ctx, &task.ShutdownRequest{Id: sandboxID})
+	if err != nil && !errdefs.IsNotFound(err) && !isClosed(err) {
+		return err
+	}
+	return nil
+}
