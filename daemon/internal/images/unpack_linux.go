@@ -147,6 +147,9 @@ func (u *unpacker) apply(r io.Reader, hdr *tar.Header) error {
 		return setXattr(parent.fd, ".", opaqueXattr, "y")
 	}
 	if name, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
+		if name == "" || name == "." || name == ".." {
+			return fmt.Errorf("whiteout %q names no file: %w", base, errdefs.ErrInvalidArgument)
+		}
 		return u.whiteout(parent, path.Join(path.Dir(rel), name))
 	}
 	if err := u.create(parent, rel, r, hdr); err != nil {

@@ -171,6 +171,9 @@ func TestUnpackRefusesEveryEntryThatEscapesTheLayer(t *testing.T) {
 		"device through a symlink": {
 			{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "../outside"},
 			{Name: "up/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3}},
+		"whiteout of dot-dot": {file("a/.wh...", "", 0o644)},
+		"whiteout of nothing": {file("a/.wh.", "", 0o644)},
+		"whiteout of dot":     {file(".wh..", "", 0o644)},
 		"directory through a symlink": {
 			{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "../outside"},
 			{Name: "up/newdir/", Typeflag: tar.TypeDir, Mode: 0o777}},
