@@ -123,6 +123,16 @@ func TestBuiltinPauseIsThereWithoutAnyPull(t *testing.T) {
 	if !strings.Contains(out, "localhost/runlet/pause") {
 		t.Fatalf("crictl images does not show the built-in pause:\n%s", out)
 	}
+	// Removed by hand, it is back at the next start, with the same ID.
+	d.mustCrictl(t, "rmi", "localhost/runlet/pause:builtin")
+	if len(d.layerDirs(t)) != 0 {
+		t.Fatalf("rmi of the built-in pause left layers %v", d.layerDirs(t))
+	}
+	d.stop(t)
+	d2 := startDaemonIn(t, d.Dir, "[images]\npause_image = \"\"\n")
+	if again := imageStatus(t, d2, "localhost/runlet/pause:builtin"); again.Id != st.Id {
+		t.Fatalf("built-in pause came back as %s, was %s", again.Id, st.Id)
+	}
 }
 
 func TestAConfiguredPauseImageIsPinned(t *testing.T) {
