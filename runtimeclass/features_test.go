@@ -4,23 +4,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
-)
 
-// buildShim builds one of our shims into a temp dir.
-func buildShim(t *testing.T, pkg string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
+	"github.com/runlet/runlet/bundle/bundletest"
+)
 
 func TestInfoReportsOurShimAndItsRuntime(t *testing.T) {
 	if testing.Short() {
@@ -29,7 +16,7 @@ func TestInfoReportsOurShimAndItsRuntime(t *testing.T) {
 	if _, err := exec.LookPath("runc"); err != nil {
 		t.Skip("runc not installed")
 	}
-	s, err := New("runc", map[string]Runtime{"runc": {Shim: buildShim(t, "./shims/runc-v2"), Options: map[string]any{"binary_name": "runc"}}})
+	s, err := New("runc", map[string]Runtime{"runc": {Shim: bundletest.ShimBinary(t, "runlet-shim-runc-v2"), Options: map[string]any{"binary_name": "runc"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/containerd/errdefs/pkg/errgrpc"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	task "github.com/runlet/runlet/proto/task/v2"
@@ -15,7 +16,14 @@ import (
 // interceptors return.)
 type nativeErrors struct{ t task.TaskService }
 
-func native[T any](resp T, err error) (T, error) { return resp, errgrpc.ToNative(err) }
+// native converts a status the shim sent; local errors (the connection
+// closed, the context ended) keep their identity.
+func native[T any](resp T, err error) (T, error) {
+	if _, isStatus := status.FromError(err); err != nil && isStatus {
+		return resp, errgrpc.ToNative(err)
+	}
+	return resp, err
+}
 
 func (n nativeErrors) State(ctx context.Context, r *task.StateRequest) (*task.StateResponse, error) {
 	return native(n.t.State(ctx, r))

@@ -3,9 +3,7 @@ package shim
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -16,19 +14,6 @@ import (
 	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/proto/types"
 )
-
-// ourShim builds runlet-shim-runc-v2 into a temp dir.
-func ourShim(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	out := filepath.Join(t.TempDir(), "runlet-shim-runc-v2")
-	cmd := exec.Command("go", "build", "-o", out, "./shims/runc-v2")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build shim: %v\n%s", err, b)
-	}
-	return out
-}
 
 type topics struct {
 	mu  sync.Mutex
@@ -54,7 +39,7 @@ func TestStartRunsATaskThroughEveryShim(t *testing.T) {
 		t.Skip("runs shims and runc")
 	}
 	bundletest.RequireRoot(t)
-	shims := map[string]string{"runlet": ourShim(t)}
+	shims := map[string]string{"runlet": bundletest.ShimBinary(t, "runlet-shim-runc-v2")}
 	if _, err := os.Stat("/usr/bin/containerd-shim-runc-v2"); err == nil {
 		shims["containerd"] = "/usr/bin/containerd-shim-runc-v2"
 	}
@@ -122,7 +107,7 @@ func TestDeleteCleansUpAfterAShimThatIsGone(t *testing.T) {
 	b := bundletest.NewBundle(t, "true")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	resp, err := Delete(ctx, Config{Binary: ourShim(t), ID: b.ID, Namespace: bundletest.Namespace, Bundle: b.Path})
+	resp, err := Delete(ctx, Config{Binary: bundletest.ShimBinary(t, "runlet-shim-runc-v2"), ID: b.ID, Namespace: bundletest.Namespace, Bundle: b.Path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func isZombie(stat string) bool {
 // were placed under (runc removes only the container's own cgroup).
 func removeCgroupParent(t *testing.T, ns string) {
 	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", ns))
-	if unified := filepath.Join("/sys/fs/cgroup/unified", ns); fileExists(unified) {
+	if unified := filepath.Join("/sys/fs/cgroup/unified", ns); exists(unified) {
 		dirs = append(dirs, unified)
 	}
 	for _, d := range dirs {
@@ -70,4 +70,9 @@ func removeRuntimeRoots(t *testing.T, ns string) {
 			t.Errorf("runtime state left in %s: %v", d, err)
 		}
 	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -3,43 +3,13 @@ package interop
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/runlet/runlet/bundle/bundletest"
 )
-
-// shimBinary returns our shim binary, from RUNLET_BIN (make test) or
-// built into a temp dir.
-func shimBinary(t *testing.T, name string) string {
-	t.Helper()
-	if dir := os.Getenv("RUNLET_BIN"); dir != "" {
-		return filepath.Join(dir, name)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(file), "..", "..")
-	if p := filepath.Join(repo, "bin", name); fileExists(p) {
-		return p
-	}
-	out := filepath.Join(t.TempDir(), name)
-	pkg := map[string]string{"runlet-shim-runc-v2": "./shims/runc-v2", "runlet-shim-crun": "./shims/crun"}[name]
-	build := exec.Command("go", "build", "-o", out, pkg)
-	build.Dir = repo
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, b)
-	}
-	return out
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
 
 func TestContainerdRunsOurShims(t *testing.T) {
 	requireTools(t)
@@ -50,7 +20,7 @@ func TestContainerdRunsOurShims(t *testing.T) {
 	for _, name := range []string{"runlet-shim-runc-v2", "runlet-shim-crun"} {
 		t.Run(name, func(t *testing.T) {
 			ns := randomNamespace(t)
-			shim := shimBinary(t, name)
+			shim := bundletest.ShimBinary(t, name)
 			t.Cleanup(func() { removeCgroupParent(t, ns); removeRuntimeRoots(t, ns) })
 			runAttached(t, c, ns, shim, rootfs)
 			runDetachedLifecycle(t, c, ns, shim, rootfs)
