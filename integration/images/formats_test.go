@@ -42,6 +42,23 @@ func TestPullOfAnIndexPicksTheLinuxAmd64Image(t *testing.T) {
 	if !slices.Equal(st.RepoDigests, []string{reg.Host + "/multi@" + digest}) {
 		t.Fatalf("repo digests %v, want the index digest %s", st.RepoDigests, digest)
 	}
+
+	// The same as a Docker manifest list of Docker v2 manifests.
+	docker := func(img v1.Image) v1.Image {
+		return mutate.ConfigMediaType(mutate.MediaType(img, types.DockerManifestSchema2), types.DockerConfigJSON)
+	}
+	list, err := testimages.Index(map[string]v1.Image{"amd64": docker(busybox(t, "33")), "arm64": docker(arm64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.pushIndex(t, "multi:docker", mutate.IndexMediaType(list, types.DockerManifestList))
+	resp, err = d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/multi:docker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := imageStatus(t, d, resp.ImageRef); st.GetUid().GetValue() != 33 {
+		t.Fatalf("the Docker list gave %s (uid %v), not the amd64 image", resp.ImageRef, st.GetUid())
+	}
 }
 
 func TestPullOfADockerV2SchemaImage(t *testing.T) {
