@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	runc "github.com/containerd/go-runc"
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,7 @@ type processIO struct {
 	stdin   *fifo.StdinCopier
 	outputs []*fifo.Copier
 	logger  *binaryLogger // binary:// stdio only
+	criLog  *fifo.LogWriter // crilog:// stdio only
 
 	mu     sync.Mutex
 	closed bool // guarded by mu
@@ -86,13 +88,14 @@ func (pio *processIO) logToBinary(ctx context.Context, t ioTarget) error {
 // copyPipes starts copying the process' output pipes and its stdin FIFO.
 func (pio *processIO) copyPipes() error {
 	for _, s := range []struct {
-		name string
-		src  *os.File
-	}{{pio.sio.stdout, pio.pipes.stdout}, {pio.sio.stderr, pio.pipes.stderr}} {
+		name   string
+		src    *os.File
+		stream fifo.Stream
+	}{{pio.sio.stdout, pio.pipes.stdout, fifo.StreamStdout}, {pio.sio.stderr, pio.pipes.stderr, fifo.StreamStderr}} {
 		if s.src == nil {
 			continue
 		}
-		if err := pio.copyOutput(s.name, s.src); err != nil {
+		if err := pio.copyOutput(s.name, s.src, s.stream); err != nil {
 			return err
 		}
 	}
@@ -102,8 +105,8 @@ func (pio *processIO) copyPipes() error {
 	return nil
 }
 
-func (pio *processIO) copyOutput(name string, src *os.File) error {
-	dst, err := openOutput(name)
+func (pio *processIO) copyOutput(name string, src *os.File, stream fifo.Stream) error {
+	dst, err := pio.openOutput(name, stream)
 	if err != nil {
 		return err
 	}
@@ -128,7 +131,42 @@ func (pio *processIO) copyStdin(dst io.WriteCloser) error {
 	return nil
 }
 
-func openOutput(name string) (io.WriteCloser, error) {
+// openOutput opens where one output stream goes: a stream of the
+// process' CRI log, a FIFO, or a file.
+func (pio *processIO) openOutput(name string, stream fifo.Stream) (io.WriteCloser, error) {
+	path, isLog, err := criLogPath(name)
+	if err != nil {
+		return nil, err
+	}
+	if isLog {
+		return pio.criLogStream(path, stream)
+	}
+	return openPlainOutput(name)
+}
+
+// criLogStream opens the process' CRI log once; stdout and stderr share it.
+func (pio *processIO) criLogStream(path string, stream fifo.Stream) (io.WriteCloser, error) {
+	if pio.criLog == nil {
+		lw, err := fifo.OpenLog(path)
+		if err != nil {
+			return nil, err
+		}
+		pio.criLog = lw
+	}
+	return pio.criLog.Stream(stream), nil
+}
+
+// reopenLog reopens the CRI log (CRI ReopenContainerLog, after rotation).
+func (pio *processIO) reopenLog() error {
+	pio.mu.Lock()
+	defer pio.mu.Unlock()
+	if pio.criLog == nil || pio.closed {
+		return fmt.Errorf("process has no CRI log: %w", errdefs.ErrFailedPrecondition)
+	}
+	return pio.criLog.Reopen()
+}
+
+func openPlainOutput(name string) (io.WriteCloser, error) {
 	path, isFIFO, err := outputTarget(name)
 	if err != nil {
 		return nil, err
@@ -197,7 +235,7 @@ func receivePty(socket *runc.Socket) (*os.File, error) {
 // copyTerminal copies the terminal's output to stdout and stdin into it.
 func (pio *processIO) copyTerminal() error {
 	if pio.sio.stdout != "" {
-		if err := pio.copyOutput(pio.sio.stdout, pio.pty); err != nil {
+		if err := pio.copyOutput(pio.sio.stdout, pio.pty, fifo.StreamStdout); err != nil {
 			return err
 		}
 	}
@@ -279,5 +317,8 @@ func (pio *processIO) close() {
 	}
 	if pio.logger != nil {
 		pio.logger.stop(loggerExitTimeout)
+	}
+	if pio.criLog != nil {
+		pio.criLog.Close()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -34,4 +35,22 @@ func outputTarget(name string) (path string, isFIFO bool, err error) {
 		return "", false, fmt.Errorf("stdio %q: %w", name, errdefs.ErrNotFound)
 	}
 	return name, st.Mode()&os.ModeNamedPipe != 0, nil
+}
+
+// CRILogScheme names a CRI log file as a process' stdout and stderr:
+// crilog:///var/log/pods/<pod>/<container>/0.log. The shim writes the
+// kubelet's log format itself, as conmon does for CRI-O, so output keeps
+// flowing to the file while no daemon is there to copy it.
+const CRILogScheme = "crilog"
+
+// criLogPath returns the file a crilog:// name designates.
+func criLogPath(name string) (string, bool, error) {
+	if !strings.HasPrefix(name, CRILogScheme+"://") {
+		return "", false, nil
+	}
+	u, err := url.Parse(name)
+	if err != nil || !filepath.IsAbs(u.Path) || filepath.Clean(u.Path) != u.Path {
+		return "", true, fmt.Errorf("CRI log %q needs a clean absolute path: %w", name, errdefs.ErrInvalidArgument)
+	}
+	return u.Path, true, nil
 }
