@@ -32,7 +32,7 @@ type processIO struct {
 	pty     *os.File     // the terminal's master, non-blocking and pollable
 	stdin   *fifo.StdinCopier
 	outputs []*fifo.Copier
-	logger  *binaryLogger // binary:// stdio only
+	logger  *binaryLogger   // binary:// stdio only
 	criLog  *fifo.LogWriter // crilog:// stdio only
 
 	mu     sync.Mutex
