@@ -15,6 +15,14 @@ import (
 // features.Features, which travels as JSON.
 const featuresTypeURL = "types.containerd.io/opencontainers/runtime-spec/1/features/Features"
 
+// StdioSchemesAnnotation lists, in RuntimeInfo, the stdio URI schemes
+// the shim takes besides FIFO paths; a daemon that finds "crilog" there
+// lets the shim write the CRI log itself.
+const (
+	StdioSchemesAnnotation = "io.runlet.shim/stdio-schemes"
+	StdioSchemes           = "crilog,file,binary"
+)
+
 // Info describes the shim and its runtime for `shim -info`: name and
 // version, the resolved options, and the runtime's OCI features when the
 // runtime reports them (`runc features`; older runtimes cannot).
@@ -24,8 +32,9 @@ func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *any
 		return nil, err
 	}
 	info := &types.RuntimeInfo{
-		Name:    name,
-		Version: &types.RuntimeVersion{Version: version},
+		Name:        name,
+		Version:     &types.RuntimeVersion{Version: version},
+		Annotations: map[string]string{StdioSchemesAnnotation: StdioSchemes},
 	}
 	if opts != nil {
 		info.Options = rawOpts
@@ -33,7 +42,9 @@ func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *any
 	binary, _ := runtimeSettings(defaultBinary, "", opts)
 	r := &runc.Runc{Command: binary}
 	if v, err := r.Version(ctx); err == nil {
-		info.Annotations = map[string]string{"runtime.binary": binary, "runtime.version": v.Runc, "runtime.spec": v.Spec}
+		info.Annotations["runtime.binary"] = binary
+		info.Annotations["runtime.version"] = v.Runc
+		info.Annotations["runtime.spec"] = v.Spec
 	}
 	if feat, err := r.Features(ctx); err == nil {
 		b, err := json.Marshal(feat)

@@ -1,0 +1,110 @@
+package cio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/bundle/bundletest"
+	"github.com/runlet/runlet/daemon/shim"
+	"github.com/runlet/runlet/fifo"
+	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/proto/types"
+)
+
+func TestShimWrittenLogIsNamedAsCRILogURIs(t *testing.T) {
+	dir := t.TempDir()
+	c, err := New(context.Background(), Options{ID: "c1", FIFODir: filepath.Join(dir, "fifo"), LogPath: "/var/log/pods/p/c/0.log", Stdin: true, ShimWritesLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Stdout != "crilog:///var/log/pods/p/c/0.log" || c.Stderr != c.Stdout {
+		t.Fatalf("stdout %q stderr %q", c.Stdout, c.Stderr)
+	}
+	if st, err := os.Stat(c.Stdin); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("stdin %q is not a FIFO: %v", c.Stdin, err)
+	}
+	if err := c.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.Stdin); !os.IsNotExist(err) {
+		t.Fatalf("stdin FIFO left after Close: %v", err)
+	}
+}
+
+// TestDaemonCopiesAThirdPartyShimsOutputIntoTheCRILog runs containerd's
+// own shim, which only knows FIFOs, and checks the log runletd writes.
+func TestDaemonCopiesAThirdPartyShimsOutputIntoTheCRILog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a shim and runc")
+	}
+	bundletest.RequireRoot(t)
+	binary := "/usr/bin/containerd-shim-runc-v2"
+	if _, err := os.Stat(binary); err != nil {
+		binary = bundletest.ShimBinary(t, "runlet-shim-runc-v2") // FIFO mode works for ours too
+	}
+	dir := t.TempDir()
+	b := bundletest.NewBundle(t, "sh", "-c", "echo one; echo two >&2; printf three")
+	logPath := filepath.Join(dir, "0.log")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := New(ctx, Options{ID: b.ID, FIFODir: filepath.Join(dir, "fifo"), LogPath: logPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	events, err := shim.ServeEvents(filepath.Join(dir, "ev.sock"), func(context.Context, *types.Envelope) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close(ctx)
+	s, err := shim.Start(ctx, shim.Config{Binary: binary, ID: b.ID, Namespace: bundletest.Namespace, Bundle: b.Path,
+		DaemonAddress: filepath.Join(dir, "d.sock"), EventsAddress: events.Address,
+		Env: []string{"RUNLET_SHIM_SOCKET_DIR=" + filepath.Join(dir, "s")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer s.Task.Shutdown(context.Background(), &task.ShutdownRequest{Id: b.ID})
+	if _, err := s.Task.Create(ctx, &task.CreateTaskRequest{Id: b.ID, Bundle: b.Path, Stdout: c.Stdout, Stderr: c.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Task.Delete(context.Background(), &task.DeleteRequest{Id: b.ID})
+	if _, err := s.Task.Start(ctx, &task.StartRequest{Id: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Task.Wait(ctx, &task.WaitRequest{Id: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Task.Delete(ctx, &task.DeleteRequest{Id: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	data, _ := os.ReadFile(logPath)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		e, err := fifo.ParseLine(sc.Bytes())
+		if err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		tag := "F"
+		if e.Partial {
+			tag = "P"
+		}
+		got[string(e.Stream)] += tag + ":" + string(e.Content) + ";"
+	}
+	if got["stdout"] != "F:one;P:three;" || got["stderr"] != "F:two;" {
+		t.Fatalf("log records %v\n%s", got, strings.TrimSpace(string(data)))
+	}
+}
