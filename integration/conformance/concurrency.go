@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,23 +16,50 @@ import (
 
 func init() {
 	register("concurrency",
-		check{"ConcurrentStartsOfOneGroupShareOneShim", concStarts},
+		check{"RacingStartsAfterTheSandboxShareItsShim", concStarts},
+		check{"RacingFirstStartsForkOneServer", concFirstStarts},
 		check{"EightContainersOfOnePodLiveAndDieConcurrently", concPod},
 		check{"EveryExecExitIsPublishedExactlyOnce", concExecExits},
 	)
 }
 
-// concStarts: the `start`s of a pod's containers racing each other all
-// print the same address, and one process serves them all.
+// concStarts: with the sandbox's shim up (the CRI starts the sandbox
+// first), the app containers' racing `start`s all print its address and
+// no second server appears.
 func concStarts(t *testing.T, x *tx) {
-	// Every spec names the sandbox, the sandbox's own too (as the CRI
-	// does), so no start has an edge over the others.
-	sandboxID := shimtest.NewID("sb")
-	group := map[string]string{"io.kubernetes.cri.sandbox-id": sandboxID}
-	bundles := []*shimtest.Bundle{x.NewBundle(shimtest.BundleOptions{ID: sandboxID, Args: []string{"sleep", "3600"}, Annotations: group})}
-	for i := 0; i < 3; i++ {
-		bundles = append(bundles, x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Annotations: group}))
+	sandbox := x.bundle("sleep", "3600")
+	first, err := x.Start(x.ctx, shimtest.StartRequest{ID: sandbox.ID, Bundle: sandbox.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	group := map[string]string{"io.kubernetes.cri.sandbox-id": sandbox.ID}
+	var apps []*shimtest.Bundle
+	for i := 0; i < 4; i++ {
+		apps = append(apps, x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Annotations: group}))
+	}
+	started := raceStarts(t, x, apps)
+	for i, st := range started {
+		if st.Reply.Address != first.Reply.Address {
+			t.Errorf("start of %s printed %s, the sandbox's shim is at %s", apps[i].ID, st.Reply.Address, first.Reply.Address)
+		}
+	}
+	s := first.Shim
+	if servers := x.ShimServers(); len(servers) != 1 || servers[0] != s.Pid {
+		t.Errorf("shim processes serving the pod: %v, want only %d", servers, s.Pid)
+	}
+	all := append([]*shimtest.Bundle{sandbox}, apps...)
+	for _, b := range all {
+		x.create(s, b, nil)
+		x.startTask(s, b.ID, "")
+	}
+	for _, b := range slices.Backward(all) {
+		x.stop(s, b.ID)
+	}
+}
+
+// raceStarts runs `start` for every bundle at once.
+func raceStarts(t *testing.T, x *tx, bundles []*shimtest.Bundle) []*shimtest.Started {
+	t.Helper()
 	started := make([]*shimtest.Started, len(bundles))
 	errs := make([]error, len(bundles))
 	var wg sync.WaitGroup
@@ -48,24 +76,55 @@ func concStarts(t *testing.T, x *tx) {
 			t.Fatalf("start %s: %v", bundles[i].ID, err)
 		}
 	}
-	for i, st := range started[1:] {
-		if st.Reply.Address != started[0].Reply.Address {
-			t.Errorf("start of %s printed %s, of the sandbox %s", bundles[i+1].ID, st.Reply.Address, started[0].Reply.Address)
+	return started
+}
+
+// concFirstStarts: when no shim serves the group yet, racing `start`s of
+// its containers (the sandbox's spec names itself, as the CRI does) still
+// fork exactly one server. Four rounds, since one clean round proves
+// little about a race.
+func concFirstStarts(t *testing.T, x *tx) {
+	if !x.s.cfg.claims(ConcurrentFirstStart) {
+		t.Skipf("capability %s not claimed: a race cannot be probed; containerd 1.6's start has the same window between bind and listen (seen forking a second server about once in 60 runs here)", ConcurrentFirstStart)
+	}
+	for round := 0; round < 4; round++ {
+		sandboxID := shimtest.NewID("sb")
+		group := map[string]string{"io.kubernetes.cri.sandbox-id": sandboxID}
+		bundles := []*shimtest.Bundle{x.NewBundle(shimtest.BundleOptions{ID: sandboxID, Args: []string{"sleep", "3600"}, Annotations: group})}
+		for i := 0; i < 3; i++ {
+			bundles = append(bundles, x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Annotations: group}))
 		}
-	}
-	s := started[0].Shim
-	for _, b := range bundles {
-		x.create(s, b, nil)
-		x.startTask(s, b.ID, "")
-	}
-	for _, b := range bundles {
-		resp, err := s.Client.Connect(x.within(time.Minute), &task.ConnectRequest{Id: b.ID})
-		if err != nil || int(resp.GetShimPid()) != s.Pid {
-			t.Errorf("Connect %s: shim pid %d %v, want %d", b.ID, resp.GetShimPid(), err, s.Pid)
+		started := raceStarts(t, x, bundles)
+		s := started[0].Shim
+		for i, st := range started[1:] {
+			if st.Reply.Address != s.Address {
+				t.Errorf("round %d: start of %s printed %s, of the sandbox %s", round, bundles[i+1].ID, st.Reply.Address, s.Address)
+			}
 		}
-	}
-	for _, b := range slices.Backward(bundles) {
-		x.stop(s, b.ID)
+		servers := x.ShimServers()
+		if len(servers) != 1 || servers[0] != s.Pid {
+			t.Errorf("round %d: shim processes serving the pod: %v, want only %d: racing first starts forked a second server", round, servers, s.Pid)
+		}
+		for _, b := range bundles {
+			x.create(s, b, nil)
+			x.startTask(s, b.ID, "")
+		}
+		for _, b := range slices.Backward(bundles) {
+			x.stop(s, b.ID)
+		}
+		if _, err := s.Client.Shutdown(x.within(time.Minute), &task.ShutdownRequest{Id: sandboxID}); err != nil && !shimtest.IsClosedErr(err) {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := s.WaitExit(x.within(time.Minute)); err != nil {
+			t.Errorf("round %d: %v", round, err)
+		}
+		// A second server the race forked serves nobody and never exits:
+		// report it and kill it (it runs in this check's bundles), so each
+		// round stands on its own.
+		for _, pid := range x.ShimServers() {
+			t.Errorf("round %d: shim process %d still runs after the pod's shim exited", round, pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 

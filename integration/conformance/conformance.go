@@ -48,6 +48,9 @@ const (
 	// (containerd's ctr --log-uri, nerdctl). Probed: a shim without it
 	// must answer Create with Unimplemented.
 	BinaryLogURI Capability = "binary-log-uri"
+	// ConcurrentFirstStart: racing `start`s for a group no shim serves yet
+	// fork exactly one server. Never probed (a race): checked when claimed.
+	ConcurrentFirstStart Capability = "concurrent-first-start"
 )
 
 // Config names the shim under test and what it supports.

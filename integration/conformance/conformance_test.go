@@ -41,7 +41,7 @@ func runletShim(t *testing.T, name, runtimeName string) conformance.Config {
 		Runtime:     runtimeName,
 		DefaultRoot: "/run/runlet/runtime/" + runtimeName,
 		Supports: []conformance.Capability{conformance.BootstrapV3, conformance.TaskV3, conformance.Info,
-			conformance.OutputBeforeExit},
+			conformance.OutputBeforeExit, conformance.ConcurrentFirstStart},
 	}
 }
 

@@ -222,7 +222,7 @@ func (e *Env) finalLeakCheck() {
 	}
 	// Any process whose cwd is in our dirs: a shim server we never learned
 	// about (cwd = bundle), or a container process (cwd = its rootfs).
-	for _, pid := range processesUnder(e.Dir) {
+	for _, pid := range ProcessesUnder(e.Dir) {
 		t.Errorf("leak: process %d (%s) still runs in %s", pid, procCmdline(pid), procCwd(pid))
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -284,8 +284,8 @@ func procCmdline(pid int) string {
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
-// processesUnder lists live processes whose cwd is dir or below.
-func processesUnder(dir string) []int {
+// ProcessesUnder lists live processes whose cwd is dir or below.
+func ProcessesUnder(dir string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var out []int
 	for _, ent := range entries {
@@ -369,4 +369,16 @@ func procPPid(pid int) int {
 	}
 	ppid, _ := strconv.Atoi(fields[1])
 	return ppid
+}
+
+// ShimServers lists the live processes of the shim binary whose cwd is
+// under the env's bundles: the serving shims (a `start` exits).
+func (e *Env) ShimServers() []int {
+	var out []int
+	for _, pid := range ProcessesUnder(filepath.Join(e.Dir, "bundles")) {
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == e.Target.Shim {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
