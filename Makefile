@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := $(CURDIR)/bin
 TOOLS     := $(CURDIR)/.tools
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION)
+LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION) -X main.version=$(VERSION)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 SHIM      ?= $(BIN)/runlet-shim-runc-v2
 PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
