@@ -3,6 +3,7 @@ package cni
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,5 +323,76 @@ func TestTeardownUsesConfigCachedAtSetupAfterConfigIsBroken(t *testing.T) {
 	}
 	if strings.Contains(natRules(t), id) {
 		t.Errorf("portmap rules of %s kept", id)
+	}
+}
+
+// TestAttachedReportsIPsAfterRestartUntilTeardown stands for a runletd
+// restart: a new Network on the same cache dir reports what Setup gave.
+func TestAttachedReportsIPsAfterRestartUntilTeardown(t *testing.T) {
+	e := newBridgeEnv(t, chain{})
+	pod, _, res := e.setupPod(t, podID(t))
+	restarted := newNetwork(t, []string{pluginDir}, e.confDir, WithCacheDir(e.cacheDir))
+
+	got, ok, err := restarted.Attached(context.Background(), pod.ID)
+	if err != nil || !ok || len(got.IPs) != 1 || !got.IPs[0].Equal(res.IPs[0]) || got.Network != e.netName {
+		t.Fatalf("Attached = %+v, %v, %v; want IP %s on %s", got, ok, err, res.IPs[0], e.netName)
+	}
+	if err := restarted.Teardown(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := restarted.Attached(context.Background(), pod.ID); err != nil || ok {
+		t.Fatalf("Attached after Teardown = %+v, %v, %v; want not attached", got, ok, err)
+	}
+}
+
+func TestConcurrentSetupsGetDistinctIPsAndAllTearDown(t *testing.T) {
+	e := newBridgeEnv(t, chain{portmap: true})
+	const pods = 8
+	var nss [pods]*netns.NetNS
+	var hostPorts [pods]int32
+	for i := range nss {
+		nss[i] = newPodNS(t, fmt.Sprintf("conc-%d", i))
+		hostPorts[i] = int32(freeLoopbackPort(t))
+	}
+	var wg sync.WaitGroup
+	results := make([]*Result, pods)
+	errs := make([]error, pods)
+	for i := range pods {
+		wg.Go(func() {
+			pod := PodNetwork{ID: fmt.Sprintf("conc-%d", i), NetNSPath: nss[i].Path(),
+				PortMappings: []PortMapping{{ContainerPort: 80, HostPort: hostPorts[i], HostIP: "127.0.0.1"}}}
+			results[i], errs[i] = e.network.Setup(context.Background(), pod)
+			t.Cleanup(func() { _ = e.network.Teardown(context.Background(), pod) })
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range pods {
+		if errs[i] != nil {
+			t.Fatalf("Setup conc-%d: %v", i, errs[i])
+		}
+		ip := results[i].IPs[0].String()
+		if seen[ip] {
+			t.Fatalf("IP %s given twice", ip)
+		}
+		seen[ip] = true
+	}
+
+	for i := range pods {
+		wg.Go(func() {
+			errs[i] = e.network.Teardown(context.Background(), PodNetwork{ID: fmt.Sprintf("conc-%d", i), NetNSPath: nss[i].Path()})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Teardown conc-%d: %v", i, err)
+		}
+	}
+	if leases, _ := filepath.Glob(filepath.Join(e.dataDir, e.netName, "10.88.*")); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
+	if rules := natRules(t); strings.Contains(rules, "CNI-DN-") {
+		t.Errorf("portmap pod chains left:\n%s", rules)
 	}
 }
