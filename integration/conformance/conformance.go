@@ -51,6 +51,11 @@ const (
 	// ConcurrentFirstStart: racing `start`s for a group no shim serves yet
 	// fork exactly one server. Never probed (a race): checked when claimed.
 	ConcurrentFirstStart Capability = "concurrent-first-start"
+	// CRILogURI: crilog:///path stdio makes the shim write the kubelet's
+	// CRI log format itself (runlet's shims). Probed through -info: a shim
+	// that lists "crilog" in RuntimeInfo annotation
+	// io.runlet.shim/stdio-schemes claims it.
+	CRILogURI Capability = "crilog-uri"
 )
 
 // Config names the shim under test and what it supports.

@@ -41,7 +41,8 @@ func runletShim(t *testing.T, name, runtimeName string) conformance.Config {
 		Runtime:     runtimeName,
 		DefaultRoot: "/run/runlet/runtime/" + runtimeName,
 		Supports: []conformance.Capability{conformance.BootstrapV3, conformance.TaskV3, conformance.Info,
-			conformance.OutputBeforeExit, conformance.ConcurrentFirstStart},
+			conformance.OutputBeforeExit, conformance.ConcurrentFirstStart, conformance.BinaryLogURI,
+			conformance.CRILogURI},
 	}
 }
 
