@@ -396,3 +396,12 @@ func TestConcurrentSetupsGetDistinctIPsAndAllTearDown(t *testing.T) {
 		t.Errorf("portmap pod chains left:\n%s", rules)
 	}
 }
+
+func TestDualStackPodGetsIPv4FirstThenIPv6(t *testing.T) {
+	e := newBridgeEnv(t, chain{ipv6: true})
+	_, _, res := e.setupPod(t, podID(t))
+
+	if len(res.IPs) != 2 || !e.subnet.Contains(res.IPs[0]) || !e.subnet6.Contains(res.IPs[1]) {
+		t.Fatalf("pod IPs %v, want one in %s then one in %s", res.IPs, e.subnet, e.subnet6)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +36,7 @@ type bridgeEnv struct {
 	netName  string
 	bridge   string
 	subnet   *net.IPNet
+	subnet6  *net.IPNet // nil unless the chain is dual-stack
 	gateway  net.IP
 	dataDir  string // host-local's state
 	confDir  string
@@ -55,6 +57,7 @@ func randomHex(t *testing.T, n int) string {
 type chain struct {
 	portmap bool             // portmap with the portMappings capability
 	ipMasq  bool             // the bridge masquerades the pod subnet
+	ipv6    bool             // a ULA /64 too, listed before the IPv4 range
 	extra   []map[string]any // more plugin configs, appended last
 }
 
@@ -73,6 +76,11 @@ func newBridgeEnv(t *testing.T, c chain) *bridgeEnv {
 		cacheDir: t.TempDir(),
 	}
 	e.subnet, e.gateway = freeTestSubnet(t)
+	ranges := [][]map[string]string{{{"subnet": e.subnet.String()}}}
+	if c.ipv6 {
+		e.subnet6 = freeTestSubnet6(t)
+		ranges = append([][]map[string]string{{{"subnet": e.subnet6.String()}}}, ranges...)
+	}
 	restoreHostNetworkState(t)
 	t.Cleanup(func() { deleteLink(t, e.bridge) })
 
@@ -80,7 +88,7 @@ func newBridgeEnv(t *testing.T, c chain) *bridgeEnv {
 		"type": "bridge", "bridge": e.bridge, "isGateway": true, "ipMasq": c.ipMasq,
 		"ipam": map[string]any{
 			"type": "host-local", "dataDir": e.dataDir,
-			"ranges": [][]map[string]string{{{"subnet": e.subnet.String()}}},
+			"ranges": ranges,
 			"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
 		},
 	}}
@@ -113,6 +121,23 @@ func freeTestSubnet(t *testing.T) (*net.IPNet, net.IP) {
 	}
 	t.Fatal("no free 10.88.X.0/24 subnet")
 	return nil, nil
+}
+
+// freeTestSubnet6 picks fd88:X:Y::/64 overlapping no IPv6 route of the host.
+func freeTestSubnet6(t *testing.T) *net.IPNet {
+	t.Helper()
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		_, subnet, _ := net.ParseCIDR(fmt.Sprintf("fd88:%x:%x::/64", mrand.IntN(1<<16), mrand.IntN(1<<16)))
+		if !overlapsAny(subnet, routes) {
+			return subnet
+		}
+	}
+	t.Fatal("no free fd88:X:Y::/64 subnet")
+	return nil
 }
 
 func overlapsAny(subnet *net.IPNet, routes []netlink.Route) bool {
@@ -155,11 +180,14 @@ func restoreHostNetworkState(t *testing.T) {
 
 func snapshotForwarding(t *testing.T) map[string]string {
 	t.Helper()
-	paths, err := filepath.Glob("/proc/sys/net/ipv4/conf/*/forwarding")
-	if err != nil {
-		t.Fatal(err)
+	var paths []string
+	for _, pattern := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/*/forwarding", "/proc/sys/net/ipv6/conf/*/forwarding"} {
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, matches...)
 	}
-	paths = append([]string{"/proc/sys/net/ipv4/ip_forward"}, paths...)
 	values := map[string]string{}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -171,14 +199,21 @@ func snapshotForwarding(t *testing.T) map[string]string {
 	return values
 }
 
-// restoreSysctls writes ip_forward first: writing it resets all the
-// per-interface values, which are then put back one by one.
+// forwardingMasters are the sysctls whose writing resets the forwarding of
+// every interface of their family; they are restored first.
+var forwardingMasters = []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}
+
+// restoreSysctls writes the masters first, then puts back each interface's
+// own value.
 func restoreSysctls(t *testing.T, values map[string]string) {
 	t.Helper()
-	const ipForward = "/proc/sys/net/ipv4/ip_forward"
-	writeSysctl(t, ipForward, values[ipForward])
+	for _, p := range forwardingMasters {
+		if v, ok := values[p]; ok {
+			writeSysctl(t, p, v)
+		}
+	}
 	for p, v := range values {
-		if p == ipForward {
+		if slices.Contains(forwardingMasters, p) {
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {
