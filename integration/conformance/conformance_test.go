@@ -59,6 +59,7 @@ func containerdShim() conformance.Config {
 			conformance.BootstrapV3: why + " (bootstrap v3 is containerd >= 2.3)",
 			conformance.TaskV3:      why + " (task v3 is containerd >= 2.0)",
 			conformance.Info:        why + " (-info is containerd >= 2.0)",
+			conformance.CRILogURI:   "a runlet extension: containerd's CRI copies the FIFOs into the log itself",
 		},
 		Deviations: map[conformance.Deviation]string{
 			conformance.DuplicateCreateCode:    "containerd 1.6 reports runc's error as Unknown",

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/runlet/runlet/integration/internal/shimtest"
+	task "github.com/runlet/runlet/proto/task/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,7 @@ import (
 func init() {
 	register("crilog",
 		check{"CRILogURIWritesTheKubeletLogFormat", crilogFormat},
+		check{"CRILogReopensAfterRotation", crilogReopen},
 	)
 }
 
@@ -35,17 +38,7 @@ const criLogMaxLine = 16 * 1024
 // at 16 KiB), and the records of each stream reassemble into exactly what
 // the container wrote.
 func crilogFormat(t *testing.T, x *tx) {
-	if !x.s.cfg.claims(CRILogURI) {
-		if reason, ok := x.s.cfg.Lacks[CRILogURI]; ok {
-			t.Skipf("shim lacks %s: %s", CRILogURI, reason)
-		}
-		out := x.Run(x.within(time.Minute), nil, "-info")
-		var info types.RuntimeInfo
-		if out.Err != nil || proto.Unmarshal(out.Stdout, &info) != nil ||
-			!strings.Contains(info.GetAnnotations()[stdioSchemesAnnotation], "crilog") {
-			t.Skipf("probe: shim does not list crilog in RuntimeInfo annotation %s (-info: %v)", stdioSchemesAnnotation, out.Err)
-		}
-	}
+	crilogRequire(t, x)
 	const long = 40000 // three records: P 16384, P 16384, F 7232
 	script := fmt.Sprintf(`echo first; echo to-stderr >&2; head -c %d /dev/zero | tr '\0' L; echo; printf 'crlf\r\n'; printf 'no-newline-at-exit'`, long)
 	b := x.bundle("sh", "-c", script)
@@ -134,4 +127,82 @@ func abbreviate(lines []string) []string {
 		out = append(out, l)
 	}
 	return out
+}
+
+// crilogRequire skips unless the shim claims crilog:// or lists it in
+// its RuntimeInfo.
+func crilogRequire(t *testing.T, x *tx) {
+	t.Helper()
+	if x.s.cfg.claims(CRILogURI) {
+		return
+	}
+	if reason, ok := x.s.cfg.Lacks[CRILogURI]; ok {
+		t.Skipf("shim lacks %s: %s", CRILogURI, reason)
+	}
+	out := x.Run(x.within(time.Minute), nil, "-info")
+	var info types.RuntimeInfo
+	if out.Err != nil || proto.Unmarshal(out.Stdout, &info) != nil ||
+		!strings.Contains(info.GetAnnotations()[stdioSchemesAnnotation], "crilog") {
+		t.Skipf("probe: shim does not list crilog in RuntimeInfo annotation %s (-info: %v)", stdioSchemesAnnotation, out.Err)
+	}
+}
+
+// reopenLogAnnotation on an Update without resources asks a runlet-style
+// shim to reopen the task's CRI log (CRI ReopenContainerLog).
+const reopenLogAnnotation = "io.runlet.shim/reopen-log"
+
+// crilogReopen: after the kubelet renames the log (rotation), an Update
+// carrying the reopen annotation makes the shim write to a new file at
+// the path; nothing is lost or written to the wrong file.
+func crilogReopen(t *testing.T, x *tx) {
+	crilogRequire(t, x)
+	b := x.bundle("sh", "-c", "read x; echo before; read y; echo after")
+	s := x.start(b)
+	logFile := filepath.Join(x.Dir, "pods", b.ID, "0.log")
+	if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
+	req := x.createReq(b, nil, false)
+	req.Stdin = io.Stdin
+	req.Stdout = "crilog://" + logFile
+	req.Stderr = "crilog://" + logFile
+	if _, err := s.Client.Create(x.within(time.Minute), req); err != nil {
+		t.Fatalf("Create with crilog:// stdio: %v", err)
+	}
+	x.startTask(s, b.ID, "")
+	contains := func(path, want string) func() bool {
+		return func() bool {
+			data, _ := os.ReadFile(path)
+			return strings.Contains(string(data), want)
+		}
+	}
+	if err := io.Write(x.within(time.Minute), []byte("1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(x.within(time.Minute), contains(logFile, " before")); err != nil {
+		t.Fatalf("the log never got the first line: %v", err)
+	}
+	rotated := logFile + ".1"
+	if err := os.Rename(logFile, rotated); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.Update(x.within(time.Minute), &task.UpdateTaskRequest{Id: b.ID, Annotations: map[string]string{reopenLogAnnotation: "1"}}); err != nil {
+		t.Fatalf("Update with %s: %v", reopenLogAnnotation, err)
+	}
+	if err := io.Write(x.within(time.Minute), []byte("2\n")); err != nil {
+		t.Fatal(err)
+	}
+	x.wait(s, b.ID, "")
+	if err := waitUntil(x.within(time.Minute), contains(logFile, " after")); err != nil {
+		data, _ := os.ReadFile(logFile)
+		t.Errorf("the reopened log %s holds %q, want the line written after the rotation", logFile, data)
+	}
+	if old, _ := os.ReadFile(rotated); !strings.Contains(string(old), " before") || strings.Contains(string(old), " after") {
+		t.Errorf("the rotated log holds %q, want only the line from before the rotation", old)
+	}
+	if cur, _ := os.ReadFile(logFile); strings.Contains(string(cur), " before") {
+		t.Errorf("the new log repeats the line from before the rotation: %q", cur)
+	}
+	x.deleteTask(s, b.ID, "")
 }
