@@ -32,7 +32,7 @@ func (n *Network) loadConfig() (*netConfig, error) {
 	}
 	files, err := libcni.ConfFiles(n.confDir, configExtensions)
 	if err != nil {
-		return nil, fmt.Errorf("cni: read config dir %s: %w", n.confDir, err)
+		return nil, withClass(fmt.Errorf("cni: read config dir %s: %w", n.confDir, err), errdefs.ErrFailedPrecondition)
 	}
 	if len(files) == 0 {
 		return nil, nil

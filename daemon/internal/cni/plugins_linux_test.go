@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/vishvananda/netlink"
 )
 
 // writeScriptPlugin installs a shell CNI plugin that runs addBody for ADD
@@ -103,5 +104,36 @@ func TestSinglePluginConfFileSetsUpAndTearsDown(t *testing.T) {
 	}
 	if err := n.Teardown(context.Background(), pod); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSetupRefusesPathThatIsNotALiveNamespaceAndRunsNoPlugin(t *testing.T) {
+	e := newBridgeEnv(t, chain{})
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		path string
+		is   func(error) bool
+	}{
+		"missing":    {filepath.Join(t.TempDir(), "gone"), errdefs.IsNotFound},
+		"plain file": {plain, errdefs.IsInvalidArgument},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			id := podID(t)
+			_, err := e.network.Setup(context.Background(), PodNetwork{ID: id, NetNSPath: c.path})
+			if !c.is(err) {
+				t.Fatalf("Setup = %v", err)
+			}
+			e.assertNothingLeft(t, id)
+		})
+	}
+	if _, err := netlink.LinkByName(e.bridge); err == nil {
+		t.Error("the bridge plugin ran: its bridge exists")
+	}
+	if _, err := os.Stat(filepath.Join(e.dataDir, e.netName)); err == nil {
+		t.Error("host-local ran: its state dir exists")
 	}
 }

@@ -24,9 +24,11 @@ type Result struct {
 // Setup attaches the pod's namespace to the network (CNI ADD of the whole
 // config list). With no config the pod keeps loopback only and Result.IPs is
 // empty. A config that does not load, or a plugin missing from the plugin
-// dirs, is errdefs.ErrFailedPrecondition. A pod already set up (and not torn
-// down) is errdefs.ErrAlreadyExists, without touching its network. When a plugin fails, Setup runs DEL
-// before returning so that nothing the earlier plugins made is left behind.
+// dirs, is errdefs.ErrFailedPrecondition. NetNSPath must be a live network
+// namespace (errdefs.ErrNotFound when it is gone). A pod already set up (and
+// not torn down) is errdefs.ErrAlreadyExists, without touching its network.
+// When a plugin fails, Setup runs DEL before returning so that nothing the
+// earlier plugins made is left behind.
 func (n *Network) Setup(ctx context.Context, pod PodNetwork) (*Result, error) {
 	if err := pod.validate(); err != nil {
 		return nil, err
@@ -34,6 +36,9 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (*Result, error) {
 	cfg, err := n.usableConfig()
 	if err != nil || cfg == nil {
 		return &Result{}, err
+	}
+	if err := checkPodNetNS(pod); err != nil {
+		return nil, err
 	}
 	if err := n.checkNotAttached(pod.ID); err != nil {
 		return nil, err
