@@ -34,8 +34,11 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (*Result, error) {
 		return nil, err
 	}
 	cfg, err := n.usableConfig()
-	if err != nil || cfg == nil {
-		return &Result{}, err
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return &Result{}, nil
 	}
 	if err := checkPodNetNS(pod); err != nil {
 		return nil, err

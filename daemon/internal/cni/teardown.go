@@ -78,6 +78,12 @@ func (n *Network) cachedConfigs(id string) ([]cachedAttachment, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cni: cached config of pod %s on network %q: %w", id, a.Network, err)
 		}
+		if len(list.Plugins) == 0 {
+			// All its plugins came from <conf dir>/<network>/*.conf,
+			// which the cache does not hold: DEL with the current
+			// config instead of deleting nothing.
+			continue
+		}
 		cfg := &netConfig{file: "cache of network " + a.Network, list: list}
 		out = append(out, cachedAttachment{cfg: cfg, args: a.CniArgs, caps: a.CapabilityArgs})
 	}
