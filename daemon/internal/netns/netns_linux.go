@@ -20,12 +20,16 @@ type NetNS struct {
 }
 
 // New creates a network namespace with its loopback interface up and pins
-// it at dir/id. dir is created with mode 0700 when missing. An id that is
-// not a valid identifier is errdefs.ErrInvalidArgument; an id already pinned
-// in dir is errdefs.ErrAlreadyExists. On failure nothing is left behind.
+// it at dir/id. dir must be absolute and is created with mode 0700 when
+// missing. An id that is not a valid identifier, or a relative dir, is
+// errdefs.ErrInvalidArgument; an id already pinned in dir is
+// errdefs.ErrAlreadyExists. On failure nothing is left behind.
 func New(ctx context.Context, dir, id string) (*NetNS, error) {
 	if err := bundle.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("netns: %w", err)
+	}
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("netns: state dir %q is not absolute: %w", dir, errdefs.ErrInvalidArgument)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("netns: create %s: %w", id, err)

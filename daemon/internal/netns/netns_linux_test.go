@@ -307,3 +307,18 @@ func TestThreadsReturnToHostNamespace(t *testing.T) {
 		t.Fatalf("threads' namespaces %v, want all %s", seen, host)
 	}
 }
+
+func TestNewRejectsRelativeDirAndEndedContextCreatingNothing(t *testing.T) {
+	if _, err := New(context.Background(), "netns", "pod"); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("New with a relative dir = %v, want InvalidArgument", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := filepath.Join(t.TempDir(), "netns")
+	if _, err := New(ctx, dir, "pod"); !errdefs.IsCanceled(err) {
+		t.Errorf("New with a cancelled context = %v, want Canceled", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("state dir made despite the cancelled context: %v", err)
+	}
+}
