@@ -25,6 +25,7 @@ func init() {
 		check{"CreatedTaskCanBeDeletedWithoutStart", edgeDeleteCreated},
 		check{"CreatedTaskCanBeKilled", edgeKillCreated},
 		check{"StartTwiceFails", edgeStartTwice},
+		check{"ExecAndPauseOfAnExitedTaskFail", edgeExitedTask},
 		check{"RunningExecCannotBeDeletedExitedExecKillIsNotFound", edgeExecDelete},
 		check{"ShutdownKeepsServingWhileExitedTaskIsNotDeleted", edgeShutdownExited},
 		check{"OverlayRootfsIsMountedAndUnmounted", edgeOverlay},
@@ -280,5 +281,27 @@ func edgeBinaryURI(t *testing.T, x *tx) {
 				t.Errorf("logging binary's %s: %q %v, want %q", name, data, rerr, content)
 			}
 		}
+	}
+}
+
+// edgeExitedTask: an exec into, or a Pause of, a task whose init has
+// exited fails, and the task can still be deleted with its exit status.
+func edgeExitedTask(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sh", "-c", "exit 6")
+	x.wait(s, b.ID, "")
+	_, err := s.Client.Exec(x.within(time.Minute), &task.ExecProcessRequest{Id: b.ID, ExecId: "late", Spec: x.processSpec(b, false, "true")})
+	if err == nil {
+		_, err = s.Client.Start(x.within(time.Minute), &task.StartRequest{Id: b.ID, ExecId: "late"})
+		if err == nil {
+			t.Errorf("an exec into an exited task was created and started")
+		}
+		_, _ = s.Client.Delete(x.within(time.Minute), &task.DeleteRequest{Id: b.ID, ExecId: "late"})
+	}
+	t.Logf("exec into an exited task: %v", err)
+	if _, err := s.Client.Pause(x.within(time.Minute), &task.PauseRequest{Id: b.ID}); err == nil {
+		t.Errorf("Pause of an exited task succeeded")
+	}
+	if d := x.deleteTask(s, b.ID, ""); d.GetExitStatus() != 6 {
+		t.Errorf("Delete after the refused calls: exit %d, want 6", d.GetExitStatus())
 	}
 }
