@@ -25,6 +25,7 @@ func init() {
 		check{"CreatedTaskCanBeDeletedWithoutStart", edgeDeleteCreated},
 		check{"CreatedTaskCanBeKilled", edgeKillCreated},
 		check{"StartTwiceFails", edgeStartTwice},
+		check{"ConcurrentWaitsAllReturnTheExit", edgeConcurrentWaits},
 		check{"ExecAndPauseOfAnExitedTaskFail", edgeExitedTask},
 		check{"RunningExecCannotBeDeletedExitedExecKillIsNotFound", edgeExecDelete},
 		check{"ShutdownKeepsServingWhileExitedTaskIsNotDeleted", edgeShutdownExited},
@@ -304,4 +305,35 @@ func edgeExitedTask(t *testing.T, x *tx) {
 	if d := x.deleteTask(s, b.ID, ""); d.GetExitStatus() != 6 {
 		t.Errorf("Delete after the refused calls: exit %d, want 6", d.GetExitStatus())
 	}
+}
+
+// edgeConcurrentWaits: several Waits on one process (a daemon's and a CRI
+// client's) all return the same exit.
+func edgeConcurrentWaits(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sleep", "3600")
+	const n = 4
+	type result struct {
+		w   *task.WaitResponse
+		err error
+	}
+	results := make(chan result, n)
+	wctx := x.within(2 * time.Minute)
+	for i := 0; i < n; i++ {
+		go func() {
+			w, err := s.Client.Wait(wctx, &task.WaitRequest{Id: b.ID})
+			results <- result{w, err}
+		}()
+	}
+	x.kill(s, b.ID, "", syscall.SIGKILL, false)
+	for i := 0; i < n; i++ {
+		select {
+		case r := <-results:
+			if r.err != nil || r.w.GetExitStatus() != 137 {
+				t.Errorf("Wait %d: %v %v, want exit 137", i, r.w, r.err)
+			}
+		case <-wctx.Done():
+			t.Fatalf("only %d of %d concurrent Waits returned", i, n)
+		}
+	}
+	x.deleteTask(s, b.ID, "")
 }

@@ -71,6 +71,9 @@ func taskLifecycle(t *testing.T, x *tx) {
 	if st.GetExitStatus() != 3 {
 		t.Errorf("State exit status %d after exit, want 3", st.GetExitStatus())
 	}
+	if !st.GetExitedAt().AsTime().Equal(w.GetExitedAt().AsTime()) {
+		t.Errorf("State exited_at %v, Wait said %v", st.GetExitedAt().AsTime(), w.GetExitedAt().AsTime())
+	}
 	// A second Wait on an exited process answers at once with the same.
 	if w2 := x.wait(s, b.ID, ""); w2.GetExitStatus() != 3 {
 		t.Errorf("second Wait exit status %d, want 3", w2.GetExitStatus())
@@ -87,6 +90,9 @@ func taskLifecycle(t *testing.T, x *tx) {
 	d := x.deleteTask(s, b.ID, "")
 	if d.GetExitStatus() != 3 || d.GetPid() != pid {
 		t.Errorf("Delete = pid %d status %d, want %d 3", d.GetPid(), d.GetExitStatus(), pid)
+	}
+	if !d.GetExitedAt().AsTime().Equal(w.GetExitedAt().AsTime()) {
+		t.Errorf("Delete exited_at %v, Wait said %v", d.GetExitedAt().AsTime(), w.GetExitedAt().AsTime())
 	}
 	if rootfsMounted(b) {
 		t.Errorf("rootfs still mounted at %s after Delete", b.RootfsTarget())
