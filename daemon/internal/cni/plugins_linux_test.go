@@ -2,8 +2,10 @@ package cni
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +138,65 @@ func TestSetupRefusesPathThatIsNotALiveNamespaceAndRunsNoPlugin(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dataDir, e.netName)); err == nil {
 		t.Error("host-local ran: its state dir exists")
 	}
+}
+
+// TestPluginReceivesPodArgsAndCapabilitiesAndOnlyPodIPsAreReported runs a
+// recording plugin: it saves its environment and stdin, and reports one IP
+// on a host-side interface and one on the pod's eth0.
+func TestPluginReceivesPodArgsAndCapabilitiesAndOnlyPodIPsAreReported(t *testing.T) {
+	requireRoot(t)
+	record := t.TempDir()
+	bin := writeScriptPlugin(t, "rlt-record", `env > `+record+`/env; cat > `+record+`/stdin
+echo '{"cniVersion":"1.0.0","interfaces":[{"name":"host-side"},{"name":"eth0","sandbox":"'"$CNI_NETNS"'"}],
+"ips":[{"address":"10.88.77.1/24","interface":0},{"address":"10.88.77.5/24","interface":1}]}'`)
+	conf := t.TempDir()
+	writeJSON(t, filepath.Join(conf, "10-rec.conflist"), map[string]any{
+		"cniVersion": "1.0.0", "name": "rec", "plugins": []any{map[string]any{"type": "rlt-record",
+			"capabilities": map[string]bool{"portMappings": true, "io.kubernetes.cri.pod-annotations": true}}},
+	})
+	n := newNetwork(t, []string{bin}, conf, WithCacheDir(t.TempDir()))
+	ns := newPodNS(t, "rec-pod")
+	pod := PodNetwork{ID: "rec-pod", NetNSPath: ns.Path(), Name: "web-0", Namespace: "shop", UID: "1234-abcd",
+		PortMappings: []PortMapping{{Protocol: "UDP", ContainerPort: 53, HostPort: 5353, HostIP: "127.0.0.1"}},
+		Annotations:  map[string]string{"team": "net"}}
+
+	res, err := n.Setup(context.Background(), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Teardown(context.Background(), pod) })
+	if len(res.IPs) != 1 || res.IPs[0].String() != "10.88.77.5" {
+		t.Fatalf("pod IPs %v, want only 10.88.77.5 (the host-side IP is not the pod's)", res.IPs)
+	}
+	env := readFile(t, filepath.Join(record, "env"))
+	for _, want := range []string{
+		"CNI_COMMAND=ADD", "CNI_CONTAINERID=rec-pod", "CNI_IFNAME=eth0", "CNI_NETNS=" + ns.Path(), "CNI_PATH=" + bin,
+		"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=rec-pod;K8S_POD_UID=1234-abcd",
+	} {
+		if !strings.Contains(env, want+"\n") {
+			t.Errorf("plugin environment lacks %s:\n%s", want, env)
+		}
+	}
+	var stdin struct {
+		RuntimeConfig struct {
+			PortMappings []portMapEntry    `json:"portMappings"`
+			Annotations  map[string]string `json:"io.kubernetes.cri.pod-annotations"`
+		} `json:"runtimeConfig"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(record, "stdin"))), &stdin); err != nil {
+		t.Fatal(err)
+	}
+	wantPorts := []portMapEntry{{HostPort: 5353, ContainerPort: 53, Protocol: "udp", HostIP: "127.0.0.1"}}
+	if !slices.Equal(stdin.RuntimeConfig.PortMappings, wantPorts) || stdin.RuntimeConfig.Annotations["team"] != "net" {
+		t.Fatalf("runtimeConfig = %+v, want port mappings %+v and the annotations", stdin.RuntimeConfig, wantPorts)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
