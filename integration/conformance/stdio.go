@@ -21,6 +21,7 @@ func init() {
 		check{"TwentyMiBThroughExecStdoutIsByteIdentical", stdio20MiB},
 		check{"EightMiBWrittenAtExitIsFullyDelivered", stdio8MiBAtExit},
 		check{"ExitCodesArePassedThrough", stdioExitCodes},
+		check{"StdinNobodyReadsDoesNotWedgeTheShim", stdioUnreadStdin},
 	)
 }
 
@@ -142,4 +143,35 @@ func stdioExitCodes(t *testing.T, x *tx) {
 			t.Errorf("exit %d: Delete says %d", code, d.GetExitStatus())
 		}
 	}
+}
+
+// stdioUnreadStdin: a process that exits without reading its stdin while
+// the client keeps writing (more than any pipe holds) neither blocks its
+// Wait and Delete nor wedges the shim for the next exec.
+func stdioUnreadStdin(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sleep", "3600")
+	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
+	x.exec(s, b, "deaf", io, false, "sh", "-c", "echo exiting")
+	wrote := make(chan error, 1)
+	wctx := x.within(2 * time.Minute)
+	go func() { wrote <- io.Write(wctx, make([]byte, 4<<20)) }()
+	if w := x.wait(s, b.ID, "deaf"); w.GetExitStatus() != 0 {
+		t.Errorf("exit %d", w.GetExitStatus())
+	}
+	x.output(io.Out, "stdout", "exiting")
+	x.deleteTask(s, b.ID, "deaf")
+	// The client's write ends one way or another once the shim let go.
+	_ = io.CloseStdin()
+	select {
+	case err := <-wrote:
+		t.Logf("client write of 4 MiB nobody reads: %v", err)
+	case <-wctx.Done():
+		t.Errorf("the client's write never returned")
+	}
+	next := x.NewStdio(shimtest.StdioOptions{})
+	x.exec(s, b, "next", next, false, "echo", "still-serving")
+	x.wait(s, b.ID, "next")
+	x.output(next.Out, "stdout", "still-serving")
+	x.deleteTask(s, b.ID, "next")
+	x.stop(s, b.ID)
 }
