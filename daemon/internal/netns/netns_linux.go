@@ -82,6 +82,18 @@ func (n *NetNS) Remove(ctx context.Context) error {
 	return nil
 }
 
+// Remove unpins and deletes dir/id, the namespace New(ctx, dir, id) made,
+// without requiring it to still be a namespace: it also clears the empty
+// file that a crash between New's or Remove's steps can leave, which Load
+// refuses. It is idempotent; an invalid id is errdefs.ErrInvalidArgument.
+func Remove(ctx context.Context, dir, id string) error {
+	if err := bundle.ValidateID(id); err != nil {
+		return fmt.Errorf("netns: %w", err)
+	}
+	n := &NetNS{path: filepath.Join(dir, id)}
+	return n.Remove(ctx)
+}
+
 // createMountPoint makes the empty file the namespace is bind-mounted onto.
 func createMountPoint(path string) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)

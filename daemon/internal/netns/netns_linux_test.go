@@ -322,3 +322,28 @@ func TestNewRejectsRelativeDirAndEndedContextCreatingNothing(t *testing.T) {
 		t.Errorf("state dir made despite the cancelled context: %v", err)
 	}
 }
+
+func TestRemoveByIDClearsNamespaceLeftoverFileAndNothing(t *testing.T) {
+	requireRoot(t)
+	n, dir := newTestNS(t, "by-id")
+	leftover := filepath.Join(dir, "crashed")
+	if err := os.WriteFile(leftover, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"by-id", "crashed", "never-made", "by-id"} {
+		if err := Remove(context.Background(), dir, id); err != nil {
+			t.Fatalf("Remove(%s): %v", id, err)
+		}
+	}
+	for _, p := range []string{n.Path(), leftover} {
+		if isMounted(t, p) {
+			t.Errorf("%s still mounted", p)
+		}
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+	if err := Remove(context.Background(), dir, "../"+filepath.Base(dir)); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("Remove with a path-escaping id = %v, want InvalidArgument", err)
+	}
+}
