@@ -1,0 +1,145 @@
+package specgen
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func nsPath(pid uint32, kind string) string {
+	return fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
+}
+
+// sandboxNamespaces: a new mount namespace always; pid, ipc and network
+// new unless NODE (network NODE also keeps the host's UTS namespace, as
+// containerd does); the network namespace is netnsPath when set; a new user
+// namespace with the pod's mappings for userns mode POD.
+func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath string) ([]specs.LinuxNamespace, error) {
+	out := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	if ns.GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		out = append(out,
+			specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath},
+			specs.LinuxNamespace{Type: specs.UTSNamespace})
+	}
+	if ns.GetPid() != runtimeapi.NamespaceMode_NODE {
+		out = append(out, specs.LinuxNamespace{Type: specs.PIDNamespace})
+	}
+	if ns.GetIpc() != runtimeapi.NamespaceMode_NODE {
+		out = append(out, specs.LinuxNamespace{Type: specs.IPCNamespace})
+	}
+	for field, mode := range map[string]runtimeapi.NamespaceMode{"network": ns.GetNetwork(), "ipc": ns.GetIpc(), "pid": ns.GetPid()} {
+		if mode == runtimeapi.NamespaceMode_TARGET {
+			return nil, invalidf("linux.security_context.namespace_options."+field, "TARGET is only valid for a container's pid namespace")
+		}
+	}
+	if usernsMode(ns) == runtimeapi.NamespaceMode_POD {
+		out = append(out, specs.LinuxNamespace{Type: specs.UserNamespace})
+	}
+	return out, nil
+}
+
+// containerNamespaces: a new mount namespace; network, IPC and UTS of the
+// sandbox (joined by path) unless NODE; pid per mode: CONTAINER new, POD
+// the sandbox's, TARGET the target container's, NODE the host's; the
+// sandbox's user namespace for userns mode POD; a private cgroup namespace
+// on a cgroup v2 host unless privileged, as containerd.
+func containerNamespaces(ns *runtimeapi.NamespaceOption, o ContainerOptions, privileged, cgroup2 bool) ([]specs.LinuxNamespace, error) {
+	out := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	join := func(t specs.LinuxNamespaceType, kind string) {
+		out = append(out, specs.LinuxNamespace{Type: t, Path: nsPath(o.SandboxPid, kind)})
+	}
+	const field = "linux.security_context.namespace_options."
+	needSandbox := false
+	switch ns.GetNetwork() {
+	case runtimeapi.NamespaceMode_POD:
+		join(specs.NetworkNamespace, "net")
+		join(specs.UTSNamespace, "uts")
+		needSandbox = true
+	case runtimeapi.NamespaceMode_NODE:
+	default:
+		return nil, invalidf(field+"network", "mode %s is not supported, only POD and NODE", ns.GetNetwork())
+	}
+	switch ns.GetIpc() {
+	case runtimeapi.NamespaceMode_POD:
+		join(specs.IPCNamespace, "ipc")
+		needSandbox = true
+	case runtimeapi.NamespaceMode_CONTAINER:
+		out = append(out, specs.LinuxNamespace{Type: specs.IPCNamespace})
+	case runtimeapi.NamespaceMode_NODE:
+	default:
+		return nil, invalidf(field+"ipc", "mode %s is not supported", ns.GetIpc())
+	}
+	switch ns.GetPid() {
+	case runtimeapi.NamespaceMode_CONTAINER:
+		out = append(out, specs.LinuxNamespace{Type: specs.PIDNamespace})
+	case runtimeapi.NamespaceMode_POD:
+		join(specs.PIDNamespace, "pid")
+		needSandbox = true
+	case runtimeapi.NamespaceMode_TARGET:
+		if ns.GetTargetId() == "" || o.TargetPid == 0 {
+			return nil, invalidf(field+"target_id", "pid mode TARGET needs a running target container")
+		}
+		out = append(out, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: nsPath(o.TargetPid, "pid")})
+	case runtimeapi.NamespaceMode_NODE:
+	}
+	if usernsMode(ns) == runtimeapi.NamespaceMode_POD {
+		join(specs.UserNamespace, "user")
+		needSandbox = true
+	}
+	if needSandbox && o.SandboxPid == 0 {
+		return nil, invalidf("SandboxPid", "joining the sandbox's namespaces needs the pid of its running pause process")
+	}
+	if cgroup2 && !privileged {
+		out = append(out, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return out, nil
+}
+
+// usernsMode is NODE when no user namespace options are given, as
+// containerd treats it (the CRI comment says POD, but with no mappings).
+func usernsMode(ns *runtimeapi.NamespaceOption) runtimeapi.NamespaceMode {
+	if ns.GetUsernsOptions() == nil {
+		return runtimeapi.NamespaceMode_NODE
+	}
+	return ns.GetUsernsOptions().GetMode()
+}
+
+// idMappings checks and converts the user namespace's mappings. Mode POD
+// needs both uid and gid mappings; NODE must have none.
+func idMappings(ns *runtimeapi.NamespaceOption) (uids, gids []specs.LinuxIDMapping, err error) {
+	const field = "linux.security_context.namespace_options.userns_options"
+	opts := ns.GetUsernsOptions()
+	switch usernsMode(ns) {
+	case runtimeapi.NamespaceMode_NODE:
+		if len(opts.GetUids()) > 0 || len(opts.GetGids()) > 0 {
+			return nil, nil, invalidf(field, "mode NODE takes no uid or gid mappings")
+		}
+		return nil, nil, nil
+	case runtimeapi.NamespaceMode_POD:
+	default:
+		return nil, nil, invalidf(field, "mode %s is not supported, only POD and NODE", opts.GetMode())
+	}
+	if len(opts.GetUids()) == 0 || len(opts.GetGids()) == 0 {
+		return nil, nil, invalidf(field, "mode POD needs uid and gid mappings")
+	}
+	if uids, err = convertMappings(field+".uids", opts.GetUids()); err != nil {
+		return nil, nil, err
+	}
+	gids, err = convertMappings(field+".gids", opts.GetGids())
+	return uids, gids, err
+}
+
+func convertMappings(field string, in []*runtimeapi.IDMapping) ([]specs.LinuxIDMapping, error) {
+	var out []specs.LinuxIDMapping
+	for i, m := range in {
+		if m.GetLength() == 0 {
+			return nil, invalidf(field, "mapping %d has length 0", i)
+		}
+		if uint64(m.GetHostId())+uint64(m.GetLength()) > 1<<32 || uint64(m.GetContainerId())+uint64(m.GetLength()) > 1<<32 {
+			return nil, invalidf(field, "mapping %d overflows 32-bit ids", i)
+		}
+		out = append(out, specs.LinuxIDMapping{HostID: m.GetHostId(), ContainerID: m.GetContainerId(), Size: m.GetLength()})
+	}
+	return out, nil
+}
