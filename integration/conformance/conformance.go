@@ -172,7 +172,7 @@ func Run(t *testing.T, cfg Config) {
 	}
 	t.Logf("shim %s, runtime %s, namespace %s, supports %v, lacks %s",
 		shim, runtime, s.namespace, cfg.Supports, lacks(cfg.Lacks))
-	for _, g := range groups {
+	for _, g := range append(groups, taskV3Group()) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.checks {
 				t.Run(c.name, func(t *testing.T) {
@@ -208,4 +208,30 @@ var groups []group
 
 func register(name string, checks ...check) {
 	groups = append(groups, group{name: name, checks: checks})
+}
+
+// taskV3Group reruns the checks of a task's and an exec's whole life and
+// of NotFound over containerd.task.v3.Task (what containerd >= 2.0
+// speaks), for shims that claim task-v3.
+func taskV3Group() group {
+	over3 := func(run func(*testing.T, *tx)) func(*testing.T, *tx) {
+		return func(t *testing.T, x *tx) {
+			if !x.s.cfg.claims(TaskV3) {
+				if reason, ok := x.s.cfg.Lacks[TaskV3]; ok {
+					t.Skipf("shim lacks %s: %s", TaskV3, reason)
+				}
+				t.Skipf("%s not claimed (bootstrap/Gen2MaxVersion3... probes it)", TaskV3)
+			}
+			x.maxVersion = 3
+			run(t, x)
+		}
+	}
+	return group{name: "taskv3", checks: []check{
+		{"LifecycleStateCreateStartWaitDeleteWithBindRootfs", over3(taskLifecycle)},
+		{"ExecLifecycleEventsAndExitBeforeInitExit", over3(execLifecycle)},
+		{"UnknownIDIsNotFoundForEveryRPC", over3(taskUnknownID)},
+		{"PauseResumeFreezeAndThawWithEvents", over3(taskPauseResume)},
+		{"StatsReturnsCgroupMetrics", over3(taskStats)},
+		{"ShutdownKeepsServingWhileTaskExistsExitsWhenNone", over3(taskShutdown)},
+	}}
 }

@@ -27,6 +27,9 @@ type tx struct {
 	t   *testing.T
 	s   *suite
 	ctx context.Context
+	// maxVersion is the MAX_SHIM_VERSION start sends (2 unless a check
+	// runs over task v3).
+	maxVersion int
 }
 
 // checkTimeout bounds a whole check; single waits use shorter deadlines
@@ -35,7 +38,7 @@ const checkTimeout = 4 * time.Minute
 
 func (s *suite) env(t *testing.T) *tx {
 	e := shimtest.NewEnv(t, s.target, s.namespace)
-	return &tx{Env: e, t: t, s: s, ctx: shimtest.Context(t, checkTimeout)}
+	return &tx{Env: e, t: t, s: s, ctx: shimtest.Context(t, checkTimeout), maxVersion: 2}
 }
 
 // within returns a context that ends after d (or with the check).
@@ -55,9 +58,12 @@ func (x *tx) bundle(args ...string) *shimtest.Bundle {
 // MAX_SHIM_VERSION=2) with the harness's runtime options.
 func (x *tx) start(b *shimtest.Bundle) *shimtest.Shim {
 	x.t.Helper()
-	st, err := x.Start(x.ctx, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
+	st, err := x.Start(x.ctx, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: x.maxVersion, Options: x.Options()})
 	if err != nil {
 		x.t.Fatalf("start shim for %s: %v", b.ID, err)
+	}
+	if st.Shim.Version != x.maxVersion {
+		x.t.Fatalf("start with MAX_SHIM_VERSION=%d gave task API version %d", x.maxVersion, st.Shim.Version)
 	}
 	return st.Shim
 }
