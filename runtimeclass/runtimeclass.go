@@ -37,6 +37,17 @@ type Set struct {
 	handlers    map[string]*Handler
 }
 
+// ConfigError is a bad runtime setting: Key names it as in the config
+// file ("runtimes.crun.shim", "default_runtime").
+type ConfigError struct {
+	Key string
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // dnsLabel is the form of a RuntimeClass handler (RFC 1123 label).
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
@@ -52,23 +63,23 @@ func New(defaultName string, runtimes map[string]Runtime) (*Set, error) {
 		s.handlers[name] = h
 	}
 	if _, ok := s.handlers[defaultName]; !ok {
-		return nil, fmt.Errorf("default_runtime %q is not a configured runtime (configured: %s): %w",
-			defaultName, strings.Join(s.Names(), ", "), errdefs.ErrInvalidArgument)
+		return nil, &ConfigError{Key: "default_runtime", Err: fmt.Errorf("%q is not a configured runtime (configured: %s): %w",
+			defaultName, strings.Join(s.Names(), ", "), errdefs.ErrInvalidArgument)}
 	}
 	return s, nil
 }
 
 func newHandler(name string, rt Runtime) (*Handler, error) {
 	if !dnsLabel.MatchString(name) {
-		return nil, fmt.Errorf("runtimes.%s: a handler name must be a DNS label (lowercase letters, digits, '-'): %w", name, errdefs.ErrInvalidArgument)
+		return nil, &ConfigError{Key: "runtimes." + name, Err: fmt.Errorf("a handler name must be a DNS label (lowercase letters, digits, '-'): %w", errdefs.ErrInvalidArgument)}
 	}
 	shim, err := resolveShim(rt.Shim)
 	if err != nil {
-		return nil, fmt.Errorf("runtimes.%s.shim: %w", name, err)
+		return nil, &ConfigError{Key: "runtimes." + name + ".shim", Err: err}
 	}
 	opts, err := encodeOptions(rt.Options)
 	if err != nil {
-		return nil, fmt.Errorf("runtimes.%s.options: %w", name, err)
+		return nil, &ConfigError{Key: "runtimes." + name + ".options", Err: err}
 	}
 	return &Handler{Name: name, Shim: shim, Options: opts}, nil
 }

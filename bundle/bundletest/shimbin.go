@@ -17,12 +17,16 @@ var shimPackages = map[string]string{
 }
 
 // ShimBinary returns the path of one of runlet's shim binaries: from
-// RUNLET_BIN (make test sets it to bin/), else built into the test's temp
-// dir. Tests run shims as separate processes; they never import them.
+// RUNLET_BIN (make test sets it to bin/), else <repo>/bin when `make build`
+// put it there, else built into the test's temp dir. Tests run shims as
+// separate processes; they never import them.
 func ShimBinary(t testing.TB, name string) string {
 	t.Helper()
 	if dir := os.Getenv("RUNLET_BIN"); dir != "" {
 		return filepath.Join(dir, name)
+	}
+	if p := filepath.Join(repoRoot(), "bin", name); isFile(p) {
+		return p
 	}
 	pkg, ok := shimPackages[name]
 	if !ok {
@@ -43,4 +47,9 @@ func ShimBinary(t testing.TB, name string) string {
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

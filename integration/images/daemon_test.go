@@ -1,6 +1,8 @@
 package images
 
 import (
+	"github.com/runlet/runlet/bundle/bundletest"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +22,7 @@ func TestRunletdRefusesABadConfigNamingFileKeyAndReason(t *testing.T) {
 	}
 	dir := shortTempDir(t)
 	cfg := filepath.Join(dir, "bad.toml")
-	os.WriteFile(cfg, []byte(daemonConfig(dir, "[images]\npause_imag = \"x\"\n")), 0o600)
+	os.WriteFile(cfg, []byte(daemonConfig(t, dir, "[images]\npause_imag = \"x\"\n")), 0o600)
 	out, err := exec.Command(runletdBinary(t), "--config", cfg).CombinedOutput()
 	if err == nil {
 		t.Fatalf("runletd started on a config with an unknown key:\n%s", out)
@@ -47,7 +49,10 @@ func TestRunletdPrintsAVersionAndADefaultConfigThatLoads(t *testing.T) {
 	if err != nil || !strings.Contains(string(def), "# ") || !strings.Contains(string(def), "pause_image") {
 		t.Fatalf("config default: %v\n%s", err, def)
 	}
-	// The default, pointed at temp dirs, starts a working daemon.
+	// The default, pointed at temp dirs, starts a working daemon; it names
+	// the shims by name, so they must be on PATH, as `make` puts bin/.
+	runc, crun := bundletest.ShimBinary(t, "runlet-shim-runc-v2"), bundletest.ShimBinary(t, "runlet-shim-crun")
+	t.Setenv("PATH", filepath.Dir(runc)+":"+filepath.Dir(crun)+":"+os.Getenv("PATH"))
 	dir := shortTempDir(t)
 	text := strings.NewReplacer(`"/var/lib/runlet"`, `"`+dir+`/root"`, `"/run/runlet/runlet.sock"`, `"`+dir+`/state/runlet.sock"`,
 		`"/run/runlet"`, `"`+dir+`/state"`).Replace(string(def))
@@ -92,12 +97,16 @@ func TestRunletdServesAPrivateSocketAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestRuntimeMethodsNotBuiltYetAnswerUnimplemented(t *testing.T) {
+func TestContainerMethodsNotBuiltYetAnswerUnimplemented(t *testing.T) {
 	needRoot(t)
 	d := startDaemon(t, "")
-	_, err := d.Runtime.RunPodSandbox(ctxT(t), &runtime.RunPodSandboxRequest{})
+	_, err := d.Runtime.CreateContainer(ctxT(t), &runtime.CreateContainerRequest{})
 	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("RunPodSandbox: %v, want Unimplemented", err)
+		t.Fatalf("CreateContainer: %v, want Unimplemented", err)
+	}
+	_, err = d.Runtime.RunPodSandbox(ctxT(t), &runtime.RunPodSandboxRequest{})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("RunPodSandbox without metadata: %v, want InvalidArgument", err)
 	}
 	v, err := d.Runtime.Version(ctxT(t), &runtime.VersionRequest{})
 	if err != nil || v.RuntimeName != "runlet" || v.RuntimeApiVersion != "v1" {

@@ -22,6 +22,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/runlet/runlet/bundle/bundletest"
 )
 
 // repoRoot is the module root, found from the test's working directory.
@@ -308,14 +310,20 @@ type daemon struct {
 }
 
 // daemonConfig is a configuration with root, state and socket under dir,
-// plus extra TOML (which may open [images] and other tables).
-func daemonConfig(dir, extra string) string {
+// runlet's shims as the runtimes, plus extra TOML (which may open [images]
+// and other tables).
+func daemonConfig(t testing.TB, dir, extra string) string {
 	return fmt.Sprintf(`root = "%[1]s/root"
 state = "%[1]s/state"
 address = "%[1]s/state/runlet.sock"
 log_level = "debug"
+default_runtime = "runc"
 %[2]s
-`, dir, extra)
+[runtimes.runc]
+shim = %[3]q
+[runtimes.crun]
+shim = %[4]q
+`, dir, extra, bundletest.ShimBinary(t, "runlet-shim-runc-v2"), bundletest.ShimBinary(t, "runlet-shim-crun"))
 }
 
 // startDaemon starts runletd on daemonConfig(dir, extra) and connects a CRI client.
@@ -329,7 +337,7 @@ func startDaemonIn(t testing.TB, dir, extra string) *daemon {
 	t.Helper()
 	d := &daemon{Dir: dir, Root: filepath.Join(dir, "root"), Sock: filepath.Join(dir, "state", "runlet.sock"),
 		ConfigPath: filepath.Join(dir, "runlet.toml")}
-	if err := os.WriteFile(d.ConfigPath, []byte(daemonConfig(dir, extra)), 0o600); err != nil {
+	if err := os.WriteFile(d.ConfigPath, []byte(daemonConfig(t, dir, extra)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.proc = startProcess(t, filepath.Join(dir, fmt.Sprintf("runletd-%d.log", time.Now().UnixNano())),

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/runletd"
+	"github.com/runlet/runlet/runtimeclass"
 )
 
 // version is set at link time: -ldflags "-X main.version=..."
@@ -99,7 +101,7 @@ func serve(configPath string) error {
 	}
 	defer d.Close()
 	if err := d.Start(ctx); err != nil {
-		return err
+		return inConfig(configPath, err)
 	}
 	return d.Serve(ctx, version)
 }
@@ -124,4 +126,13 @@ func importImages(configPath string, files []string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// inConfig names the config file in an error about a runtime setting.
+func inConfig(path string, err error) error {
+	var ce *runtimeclass.ConfigError
+	if errors.As(err, &ce) {
+		return &config.Error{File: path, Key: ce.Key, Reason: ce.Err.Error()}
+	}
+	return err
 }

@@ -9,7 +9,10 @@ import (
 	"google.golang.org/grpc"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/pod"
+	"github.com/runlet/runlet/runtimeclass"
 )
 
 // RuntimeName is reported by Version.
@@ -22,13 +25,22 @@ type Server struct {
 	runtime.UnimplementedImageServiceServer
 
 	images  *images.Service
+	runtime Runtime
 	version string
 	log     *slog.Logger
 }
 
-// New returns a CRI server over the image service.
-func New(img *images.Service, version string, log *slog.Logger) *Server {
-	return &Server{images: img, version: version, log: log}
+// Runtime is what the RuntimeService serves pods from; nil answers
+// Unavailable for the pod calls.
+type Runtime struct {
+	Pods     *pod.Service
+	Network  *cni.Network
+	Handlers *runtimeclass.Set
+}
+
+// New returns a CRI server over the image service and the runtime.
+func New(img *images.Service, rt Runtime, version string, log *slog.Logger) *Server {
+	return &Server{images: img, runtime: rt, version: version, log: log}
 }
 
 // NewGRPCServer returns a gRPC server with both CRI services registered and

@@ -14,6 +14,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
 )
@@ -29,7 +30,13 @@ type Daemon struct {
 	Images *images.Service
 	// Snapshots makes container root filesystems over Images' layers.
 	Snapshots *snapshot.Snapshotter
+
+	// runtime and shims exist once Start ran (serving, not importing).
+	runtime cri.Runtime
+	shims   *shimmgr.Manager
 }
+
+type configRuntime = config.Runtime
 
 // Open creates the directories (0700), opens the store, the image service
 // and the snapshotter.
@@ -56,8 +63,14 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	return &Daemon{cfg: cfg, log: log, db: db, Images: img, Snapshots: snaps}, nil
 }
 
-// Close releases the store.
-func (d *Daemon) Close() error { return d.db.Close() }
+// Close stops serving shim events (shims and their pods keep running)
+// and releases the store.
+func (d *Daemon) Close() error {
+	if d.shims != nil {
+		d.shims.Close(context.Background())
+	}
+	return d.db.Close()
+}
 
 // Serve serves CRI on the configured socket until ctx ends, then stops
 // gracefully (in-flight calls get shutdownGrace) and removes the socket.
@@ -67,7 +80,7 @@ func (d *Daemon) Serve(ctx context.Context, version string) error {
 		return err
 	}
 	defer os.Remove(d.cfg.Address)
-	g := cri.New(d.Images, version, d.log).NewGRPCServer()
+	g := cri.New(d.Images, d.runtime, version, d.log).NewGRPCServer()
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(lis) }()
 	d.log.Info("serving CRI", "address", d.cfg.Address, "version", version)

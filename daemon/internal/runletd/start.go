@@ -23,12 +23,16 @@ type importedFile struct {
 }
 
 // Start prepares what the daemon must have before it serves: the built-in
-// pause image and the tarballs of the import directory.
+// pause image, the tarballs of the import directory, and the runtime (with
+// the pods that outlived a restart reconnected).
 func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.registerPause(ctx); err != nil {
 		return err
 	}
-	return d.importDir(ctx)
+	if err := d.importDir(ctx); err != nil {
+		return err
+	}
+	return d.startRuntime(ctx)
 }
 
 // importSuffixes are the tarballs importDir loads (as k3s does).

@@ -1,0 +1,27 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Status reports RuntimeReady and NetworkReady, and every handler.
+func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runtime.StatusResponse, error) {
+	ready := &runtime.RuntimeCondition{Type: runtime.RuntimeReady, Status: s.runtime.Pods != nil}
+	if !ready.Status {
+		ready.Reason, ready.Message = "RuntimeNotReady", "the runtime service is not ready"
+	}
+	net := &runtime.RuntimeCondition{Type: runtime.NetworkReady, Status: true}
+	if s.runtime.Network != nil {
+		st := s.runtime.Network.Status(ctx)
+		net.Status, net.Reason, net.Message = st.Ready, st.Reason, st.Message
+	}
+	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}}}
+	if s.runtime.Handlers != nil {
+		for _, name := range s.runtime.Handlers.Names() {
+			resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtime.RuntimeHandler{Name: name, Features: &runtime.RuntimeHandlerFeatures{}})
+		}
+	}
+	return resp, nil
+}

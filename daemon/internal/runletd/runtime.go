@@ -1,0 +1,84 @@
+package runletd
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/runlet/runlet/daemon/internal/cni"
+	"github.com/runlet/runlet/daemon/internal/cri"
+	"github.com/runlet/runlet/daemon/internal/pod"
+	"github.com/runlet/runlet/daemon/internal/shimmgr"
+	"github.com/runlet/runlet/proto/events"
+	"github.com/runlet/runlet/proto/types"
+	"github.com/runlet/runlet/runtimeclass"
+)
+
+// startRuntime builds the RuntimeService's parts: the named runtimes, the
+// shim manager and its events socket, the pod network, and the pod
+// service; then it reconnects to the shims of pods that were running.
+func (d *Daemon) startRuntime(ctx context.Context) error {
+	handlers, err := runtimeclass.New(d.cfg.DefaultRuntime, runtimes(d.cfg.Runtimes))
+	if err != nil {
+		return err
+	}
+	network, err := cni.New(d.cfg.Network.CNIBinDirs, d.cfg.Network.CNIConfDir)
+	if err != nil {
+		return fmt.Errorf("config: network: %w", err)
+	}
+	// Events can arrive before the pod service exists (from shims that
+	// outlived a restart); they wait for it through the pointer.
+	var pods atomic.Pointer[pod.Service]
+	shims, err := shimmgr.New(shimmgr.Config{
+		StateDir:      filepath.Join(d.cfg.State, "shims"),
+		DaemonAddress: d.cfg.Address,
+		OnEvent:       func(ctx context.Context, env *types.Envelope) { onEvent(ctx, pods.Load(), env) },
+		OnShimExit: func(id string) {
+			if p := pods.Load(); p != nil {
+				p.ShimExited(id)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	svc, err := pod.New(pod.Options{
+		State: d.cfg.State, DB: d.db, Handlers: handlers, Shims: shims, Network: network,
+		Images: d.Images, Snapshots: d.Snapshots, SandboxImage: d.SandboxImage(), Log: d.log,
+	})
+	if err != nil {
+		shims.Close(ctx)
+		return err
+	}
+	pods.Store(svc)
+	svc.Recover(ctx)
+	d.shims = shims
+	d.runtime = cri.Runtime{Pods: svc, Network: network, Handlers: handlers}
+	return nil
+}
+
+func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
+	out := make(map[string]runtimeclass.Runtime, len(in))
+	for name, rt := range in {
+		out[name] = runtimeclass.Runtime{Shim: rt.Shim, Options: rt.Options}
+	}
+	return out
+}
+
+// onEvent routes a shim's event: a pause task's exit makes its pod not
+// ready.
+func onEvent(ctx context.Context, pods *pod.Service, env *types.Envelope) {
+	if pods == nil || env.GetTopic() != "/tasks/exit" {
+		return
+	}
+	var exit events.TaskExit
+	if proto.Unmarshal(env.GetEvent().GetValue(), &exit) != nil {
+		return
+	}
+	if exit.GetId() == exit.GetContainerId() {
+		pods.TaskExited(ctx, exit.GetContainerId())
+	}
+}
