@@ -25,6 +25,7 @@ import (
 func init() {
 	register("subcommand",
 		check{"DeleteAfterShimKilledPrintsExit137AndCleansUp", subDelete},
+		check{"DeleteCleansEveryContainerOfAKilledPodShim", subDeleteGroup},
 		check{"InfoPrintsRuntimeInfo", subInfo},
 		check{"VersionFlagPrintsVersion", subVersion},
 		check{"CheckpointReachesCRIU", subCheckpoint},
@@ -175,4 +176,47 @@ func criuLogErrors(msg string) string {
 		return ""
 	}
 	return "; criu log: " + strings.Join(lines, " | ")
+}
+
+// subDeleteGroup: when a pod's shim dies, `delete` run for each of its
+// containers (from that container's bundle) cleans that container up.
+func subDeleteGroup(t *testing.T, x *tx) {
+	sandbox := x.bundle("sleep", "3600")
+	s := x.start(sandbox)
+	app := x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Annotations: map[string]string{"io.kubernetes.cri.sandbox-id": sandbox.ID}})
+	if st, err := x.Start(x.ctx, shimtest.StartRequest{ID: app.ID, Bundle: app.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()}); err != nil || st.Shim != s {
+		t.Fatalf("start the app in the pod's shim: %v", err)
+	}
+	for _, b := range []*shimtest.Bundle{sandbox, app} {
+		x.create(s, b, nil)
+		x.startTask(s, b.ID, "")
+	}
+	if err := s.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitExit(x.within(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*shimtest.Bundle{app, sandbox} {
+		out := x.Command(x.within(time.Minute), b.Path, shimtest.Gen2, 2, nil, b.ID, "-bundle", b.Path, "delete")
+		if out.Err != nil {
+			t.Errorf("delete %s: %s", b.ID, out)
+			continue
+		}
+		s.MarkDeleted(b.ID)
+		var resp task.DeleteResponse
+		if err := proto.Unmarshal(out.Stdout, &resp); err != nil || resp.GetExitStatus() != 137 {
+			t.Errorf("delete %s printed %v (%v), want exit_status 137", b.ID, &resp, err)
+		}
+		if rootfsMounted(b) {
+			t.Errorf("rootfs of %s still mounted after delete", b.ID)
+		}
+	}
+	ids, err := shimtest.RuntimeList(x.within(time.Minute), x.Target.Runtime, filepath.Join(x.RuntimeRoot, x.Namespace))
+	if err != nil {
+		t.Error(err)
+	}
+	if len(ids) > 0 {
+		t.Errorf("runtime state left after delete of every container: %v", ids)
+	}
 }
