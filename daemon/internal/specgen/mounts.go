@@ -114,11 +114,11 @@ func (mc mountContext) bindMount(field string, m *runtimeapi.Mount) (specs.Mount
 	if err != nil {
 		return specs.Mount{}, "", err
 	}
-	opts, rootProp, err := mc.propagation(field, m, src)
+	ro, err := mc.readonlyOption(field, m)
 	if err != nil {
 		return specs.Mount{}, "", err
 	}
-	ro, err := mc.readonlyOption(field, m)
+	opts, rootProp, err := mc.propagation(field, m, src)
 	if err != nil {
 		return specs.Mount{}, "", err
 	}
