@@ -22,6 +22,7 @@ func init() {
 		check{"TwentySequentialAndTenConcurrentExecs", execMany},
 		check{"TerminalOutputIsFullyDeliveredAtExit", execTerminalDrain},
 		check{"CloseIOOfInitEndsItsStdin", execCloseIOInit},
+		check{"WaitReturnsWhileABackgroundChildHoldsStdout", execChildHoldsStdout},
 	)
 }
 
@@ -276,4 +277,20 @@ func execCloseIOInit(t *testing.T, x *tx) {
 		t.Errorf("cat exit %d after CloseIO", w.GetExitStatus())
 	}
 	x.deleteTask(s, b.ID, "")
+}
+
+// execChildHoldsStdout: an exec that exits while a child it left behind
+// still holds its stdout open is reported exited (Wait returns its status)
+// instead of waiting for an EOF that never comes.
+func execChildHoldsStdout(t *testing.T, x *tx) {
+	s, b, _, _ := x.run("sleep", "3600")
+	io := x.NewStdio(shimtest.StdioOptions{})
+	x.exec(s, b, "parent", io, false, "sh", "-c", "sleep 3600 & echo parent-done; exit 9")
+	x.output(io.Out, "stdout", "parent-done")
+	if w := x.wait(s, b.ID, "parent"); w.GetExitStatus() != 9 {
+		t.Errorf("exec exit %d, want 9", w.GetExitStatus())
+	}
+	waitEvent[*events.TaskExit](x, "/tasks/exit", b.ID, func(e *events.TaskExit) bool { return e.GetId() == "parent" })
+	x.deleteTask(s, b.ID, "parent")
+	x.stop(s, b.ID)
 }
