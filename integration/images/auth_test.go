@@ -53,10 +53,10 @@ func TestPullWithBasicAuthFromTheRequest(t *testing.T) {
 
 	assertCode(t, pullWith(t, d, ref, nil), "Unauthenticated", reg.Host)
 	assertCode(t, pullWith(t, d, ref, &runtime.AuthConfig{Username: testUser, Password: "wrong"}), "Unauthenticated")
-	if out, err := d.crictl(t, "pull", "--creds", testUser+":"+testPassword, ref); err != nil {
+	if out, err := d.Crictl(t, "pull", "--creds", testUser+":"+testPassword, ref); err != nil {
 		t.Fatalf("crictl pull --creds: %v\n%s", err, out)
 	}
-	d.mustCrictl(t, "rmi", ref)
+	d.MustCrictl(t, "rmi", ref)
 	encoded := base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPassword))
 	if err := pullWith(t, d, ref, &runtime.AuthConfig{Auth: encoded}); err != nil {
 		t.Fatalf("pull with auth %q: %v", encoded, err)

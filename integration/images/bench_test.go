@@ -103,7 +103,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	b.ReportMetric(rssMiB(b, d.proc.cmd.Process.Pid), "rss-MiB")
+	b.ReportMetric(rssMiB(b, d.Proc.Pid()), "rss-MiB")
 }
 
 func rssMiB(b *testing.B, pid int) float64 {

@@ -60,8 +60,8 @@ func TestRunletdPrintsAVersionAndADefaultConfigThatLoads(t *testing.T) {
 	os.WriteFile(cfg, []byte(text), 0o600)
 	p := startProcess(t, filepath.Join(dir, "runletd.log"), runletdBinary(t), "--config", cfg)
 	waitFor(t, 20*time.Second, "the socket", func() bool {
-		if p.exited() {
-			t.Fatalf("runletd on the default config exited:\n%s", p.logText())
+		if p.Exited() {
+			t.Fatalf("runletd on the default config exited:\n%s", p.LogText())
 		}
 		_, err := os.Stat(filepath.Join(dir, "state", "runlet.sock"))
 		return err == nil
@@ -80,20 +80,20 @@ func TestRunletdServesAPrivateSocketAndStopsCleanlyOnSIGTERM(t *testing.T) {
 			t.Errorf("%s mode %o, want %o", p, st.Mode().Perm(), want)
 		}
 	}
-	d.proc.cmd.Process.Signal(syscall.SIGTERM)
+	d.Proc.Signal(syscall.SIGTERM)
 	select {
-	case <-d.proc.done:
+	case <-d.Proc.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("runletd did not stop within 10s of SIGTERM")
 	}
-	if code := d.proc.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.proc.logText())
+	if code := d.Proc.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, d.Proc.LogText())
 	}
 	if _, err := os.Stat(d.Sock); !os.IsNotExist(err) {
 		t.Fatal("the socket outlived runletd")
 	}
-	if !strings.Contains(d.proc.logText(), `"msg":"shutting down"`) {
-		t.Fatalf("no structured shutdown log:\n%s", d.proc.logText())
+	if !strings.Contains(d.Proc.LogText(), `"msg":"shutting down"`) {
+		t.Fatalf("no structured shutdown log:\n%s", d.Proc.LogText())
 	}
 }
 
@@ -121,23 +121,23 @@ func TestBuiltinPauseIsThereWithoutAnyPull(t *testing.T) {
 	if !st.Pinned {
 		t.Fatal("the built-in pause is not pinned")
 	}
-	if len(d.layerDirs(t)) != 1 {
-		t.Fatalf("layers = %v", d.layerDirs(t))
+	if len(storeLayers(t, d)) != 1 {
+		t.Fatalf("layers = %v", storeLayers(t, d))
 	}
-	entries, err := os.ReadDir(filepath.Join(d.Root, "images", "layers", "sha256", d.layerDirs(t)[0]))
+	entries, err := os.ReadDir(filepath.Join(d.Root, "images", "layers", "sha256", storeLayers(t, d)[0]))
 	if err != nil || len(entries) != 1 || entries[0].Name() != "pause" {
 		t.Fatalf("built-in pause layer holds %v, %v", entries, err)
 	}
-	out := d.mustCrictl(t, "images")
+	out := d.MustCrictl(t, "images")
 	if !strings.Contains(out, "localhost/runlet/pause") {
 		t.Fatalf("crictl images does not show the built-in pause:\n%s", out)
 	}
 	// Removed by hand, it is back at the next start, with the same ID.
-	d.mustCrictl(t, "rmi", "localhost/runlet/pause:builtin")
-	if len(d.layerDirs(t)) != 0 {
-		t.Fatalf("rmi of the built-in pause left layers %v", d.layerDirs(t))
+	d.MustCrictl(t, "rmi", "localhost/runlet/pause:builtin")
+	if len(storeLayers(t, d)) != 0 {
+		t.Fatalf("rmi of the built-in pause left layers %v", storeLayers(t, d))
 	}
-	d.stop(t)
+	d.Stop(t)
 	d2 := startDaemonIn(t, d.Dir, "[images]\npause_image = \"\"\n")
 	if again := imageStatus(t, d2, "localhost/runlet/pause:builtin"); again.Id != st.Id {
 		t.Fatalf("built-in pause came back as %s, was %s", again.Id, st.Id)
@@ -150,7 +150,7 @@ func TestAConfiguredPauseImageIsPinned(t *testing.T) {
 	reg.push(t, "pause:3.9", pauseImage(t))
 	d := startDaemon(t, strings.Replace(designMirrors(reg), `pause_image = ""`, `pause_image = "registry.k8s.io/pause:3.9"`, 1))
 
-	d.mustCrictl(t, "pull", "registry.k8s.io/pause:3.9")
+	d.MustCrictl(t, "pull", "registry.k8s.io/pause:3.9")
 	if st := imageStatus(t, d, "registry.k8s.io/pause:3.9"); !st.Pinned {
 		t.Fatal("the configured pause image is not pinned")
 	}

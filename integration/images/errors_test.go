@@ -37,13 +37,13 @@ func assertNothingNew(t testing.TB, d *daemon, images int, layers, blobs []strin
 	if len(resp.Images) != images {
 		t.Fatalf("%d images after a failed pull, want %d: %v", len(resp.Images), images, resp.Images)
 	}
-	if got := d.layerDirs(t); fmt.Sprint(got) != fmt.Sprint(layers) {
+	if got := storeLayers(t, d); fmt.Sprint(got) != fmt.Sprint(layers) {
 		t.Fatalf("layers %v after a failed pull, want %v", got, layers)
 	}
-	if got := d.blobs(t); fmt.Sprint(got) != fmt.Sprint(blobs) {
+	if got := storeBlobs(t, d); fmt.Sprint(got) != fmt.Sprint(blobs) {
 		t.Fatalf("blobs %v after a failed pull, want %v", got, blobs)
 	}
-	if tmp := d.tmpEntries(t); len(tmp) != 0 {
+	if tmp := storeTmp(t, d); len(tmp) != 0 {
 		t.Fatalf("scratch files left: %v", tmp)
 	}
 }
@@ -54,7 +54,7 @@ func TestPullErrorsCarryTheRightCodeAndChangeNothing(t *testing.T) {
 	reg.push(t, "busybox:1.36", busybox(t, ""))
 	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	d := startDaemon(t, fmt.Sprintf("[images]\nplain_http_registries = [%q, %q]\n", reg.Host, dead))
-	layers, blobs := d.layerDirs(t), d.blobs(t)
+	layers, blobs := storeLayers(t, d), storeBlobs(t, d)
 	n := len(mustList(t, d))
 
 	cases := []struct {
@@ -93,15 +93,15 @@ func TestCrictlShowsTheErrorsOfABadReferenceAndAMissingImage(t *testing.T) {
 	reg := startRegistry(t, "")
 	d := startDaemon(t, plainHTTP(reg))
 
-	out, err := d.crictl(t, "pull", "BusyBox:1")
+	out, err := d.Crictl(t, "pull", "BusyBox:1")
 	if err == nil || !strings.Contains(out, "InvalidArgument") {
 		t.Fatalf("crictl pull of a bad reference: err=%v\n%s", err, out)
 	}
-	out, err = d.crictl(t, "pull", reg.Host+"/missing:1")
+	out, err = d.Crictl(t, "pull", reg.Host+"/missing:1")
 	if err == nil || !strings.Contains(out, "NotFound") {
 		t.Fatalf("crictl pull of a missing image: err=%v\n%s", err, out)
 	}
-	out, err = d.crictl(t, "inspecti", reg.Host+"/missing:1")
+	out, err = d.Crictl(t, "inspecti", reg.Host+"/missing:1")
 	if err == nil || !strings.Contains(out, "no such image") {
 		t.Fatalf("crictl inspecti of a missing image: err=%v\n%s", err, out)
 	}
@@ -127,7 +127,7 @@ func TestAnOversizedConfigIsRefusedWithoutBeingRead(t *testing.T) {
 	}
 	reg.push(t, "fat:1", img)
 	d := startDaemon(t, plainHTTP(reg))
-	n, layers, blobs := len(mustList(t, d)), d.layerDirs(t), d.blobs(t)
+	n, layers, blobs := len(mustList(t, d)), storeLayers(t, d), storeBlobs(t, d)
 
 	_, err = d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/fat:1"}})
 	assertCode(t, err, "FailedPrecondition", "config", "over the limit")

@@ -68,7 +68,7 @@ func TestPullOfADockerV2SchemaImage(t *testing.T) {
 	reg.push(t, "docker:1", img)
 	d := startDaemon(t, plainHTTP(reg))
 
-	d.mustCrictl(t, "pull", reg.Host+"/docker:1")
+	d.MustCrictl(t, "pull", reg.Host+"/docker:1")
 	st := imageStatus(t, d, reg.Host+"/docker:1")
 	if st.Id != configDigest(t, img) || st.Username != "www-data" || st.Uid != nil {
 		t.Fatalf("status = %+v, want id %s and username www-data", st, configDigest(t, img))
@@ -81,7 +81,7 @@ func TestStatusReportsTheUidOfANumericUser(t *testing.T) {
 	reg.push(t, "uid:1", busybox(t, "1002:1002"))
 	d := startDaemon(t, plainHTTP(reg))
 
-	d.mustCrictl(t, "pull", reg.Host+"/uid:1")
+	d.MustCrictl(t, "pull", reg.Host+"/uid:1")
 	st := imageStatus(t, d, reg.Host+"/uid:1")
 	if st.GetUid().GetValue() != 1002 || st.Username != "" {
 		t.Fatalf("uid %v username %q, want 1002 and none", st.GetUid(), st.Username)

@@ -33,19 +33,19 @@ func TestRemovingAnImageFreesOnlyTheLayersNoOtherImageUses(t *testing.T) {
 	reg.push(t, "busybox:1", base)
 	reg.push(t, "app:1", app)
 	d := startDaemon(t, plainHTTP(reg))
-	layers0, blobs0 := d.layerDirs(t), d.blobs(t)
+	layers0, blobs0 := storeLayers(t, d), storeBlobs(t, d)
 
-	d.mustCrictl(t, "pull", reg.Host+"/busybox:1")
-	d.mustCrictl(t, "pull", reg.Host+"/app:1")
-	if got := len(d.layerDirs(t)) - len(layers0); got != 2 {
+	d.MustCrictl(t, "pull", reg.Host+"/busybox:1")
+	d.MustCrictl(t, "pull", reg.Host+"/app:1")
+	if got := len(storeLayers(t, d)) - len(layers0); got != 2 {
 		t.Fatalf("two images sharing their base layer unpacked %d layers, want 2", got)
 	}
-	d.mustCrictl(t, "rmi", reg.Host+"/busybox:1")
-	if got := len(d.layerDirs(t)) - len(layers0); got != 2 {
+	d.MustCrictl(t, "rmi", reg.Host+"/busybox:1")
+	if got := len(storeLayers(t, d)) - len(layers0); got != 2 {
 		t.Fatalf("after removing busybox %d layers remain, want 2 (app uses both)", got)
 	}
-	d.mustCrictl(t, "rmi", reg.Host+"/app:1")
-	if got, got2 := d.layerDirs(t), d.blobs(t); !slices.Equal(got, layers0) || !slices.Equal(got2, blobs0) {
+	d.MustCrictl(t, "rmi", reg.Host+"/app:1")
+	if got, got2 := storeLayers(t, d), storeBlobs(t, d); !slices.Equal(got, layers0) || !slices.Equal(got2, blobs0) {
 		t.Fatalf("after removing both: layers %v blobs %v, want %v %v", got, got2, layers0, blobs0)
 	}
 }
@@ -54,7 +54,7 @@ func TestRemovingAnImageFreesOnlyTheLayersNoOtherImageUses(t *testing.T) {
 func layerGETs(t testing.TB, reg *registry, digest string) int {
 	t.Helper()
 	re := regexp.MustCompile(`"GET /v2/[^ ]*/blobs/` + regexp.QuoteMeta(digest) + ` HTTP`)
-	return len(re.FindAllString(reg.proc.logText(), -1))
+	return len(re.FindAllString(reg.proc.LogText(), -1))
 }
 
 func TestConcurrentPullsOfOneImageDownloadItOnce(t *testing.T) {
@@ -106,7 +106,7 @@ func TestInterruptedPullLeavesNothingHalfRegistered(t *testing.T) {
 	}
 	reg.push(t, "big:1", img)
 	d := startDaemon(t, plainHTTP(reg))
-	n, layers0, blobs0 := len(mustList(t, d)), d.layerDirs(t), d.blobs(t)
+	n, layers0, blobs0 := len(mustList(t, d)), storeLayers(t, d), storeBlobs(t, d)
 
 	// A client that gives up while the layer is being unpacked.
 	ctx, cancel := context.WithCancel(ctxT(t))
@@ -116,19 +116,19 @@ func TestInterruptedPullLeavesNothingHalfRegistered(t *testing.T) {
 	}()
 	_, err = d.Images.PullImage(ctx, &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/big:1"}})
 	assertCode(t, err, "Canceled")
-	waitFor(t, 10e9, "the cancelled pull to clean up", func() bool { return len(d.tmpEntries(t)) == 0 })
+	waitFor(t, 10e9, "the cancelled pull to clean up", func() bool { return len(storeTmp(t, d)) == 0 })
 	assertNothingNew(t, d, n, layers0, blobs0)
 
 	// A daemon killed mid-pull: the next start removes the leftovers.
 	go func() {
 		untilUnpackStarts(d)
-		d.proc.cmd.Process.Signal(syscall.SIGKILL)
+		d.Proc.Signal(syscall.SIGKILL)
 	}()
 	_, err = d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: reg.Host + "/big:1"}})
 	if err == nil {
 		t.Fatal("pull succeeded although runletd was killed during it")
 	}
-	<-d.proc.done
+	<-d.Proc.Done()
 	os.Remove(d.Sock)
 	d2 := startDaemonIn(t, d.Dir, plainHTTP(reg))
 	assertNothingNew(t, d2, n, layers0, blobs0)
@@ -150,7 +150,7 @@ func TestImageFsInfoReportsTheRealBytesAndInodes(t *testing.T) {
 	reg := startRegistry(t, "")
 	reg.push(t, "busybox:1", busybox(t, ""))
 	d := startDaemon(t, plainHTTP(reg))
-	d.mustCrictl(t, "pull", reg.Host+"/busybox:1")
+	d.MustCrictl(t, "pull", reg.Host+"/busybox:1")
 
 	resp, err := d.Images.ImageFsInfo(ctxT(t), &runtime.ImageFsInfoRequest{})
 	if err != nil {
@@ -165,7 +165,7 @@ func TestImageFsInfoReportsTheRealBytesAndInodes(t *testing.T) {
 	if !strings.HasPrefix(fs.FsId.Mountpoint, d.Root) {
 		t.Fatalf("mountpoint %s is not under the root %s", fs.FsId.Mountpoint, d.Root)
 	}
-	out := d.mustCrictl(t, "imagefsinfo")
+	out := d.MustCrictl(t, "imagefsinfo")
 	if !strings.Contains(out, "usedBytes") || !strings.Contains(out, "inodesUsed") {
 		t.Fatalf("crictl imagefsinfo:\n%s", out)
 	}

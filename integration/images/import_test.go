@@ -30,7 +30,7 @@ func TestImportCommandLoadsOCILayoutAndDockerArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, "")
-	d.stop(t) // the store is single-writer: import while runletd is down
+	d.Stop(t) // the store is single-writer: import while runletd is down
 
 	out, err := runletdImport(t, d, oci, docker)
 	if err != nil {
@@ -38,7 +38,7 @@ func TestImportCommandLoadsOCILayoutAndDockerArchives(t *testing.T) {
 	}
 	os.Remove(d.Sock)
 	d = startDaemonIn(t, d.Dir, "")
-	images := d.mustCrictl(t, "images")
+	images := d.MustCrictl(t, "images")
 	for _, want := range []string{"docker.io/library/busybox", "1.36", "localhost/app"} {
 		if !strings.Contains(images, want) {
 			t.Fatalf("crictl images lacks %s:\n%s", want, images)
@@ -50,7 +50,7 @@ func TestImportCommandLoadsOCILayoutAndDockerArchives(t *testing.T) {
 	if st := imageStatus(t, d, "localhost/app:1"); st.Username != "www-data" {
 		t.Fatalf("docker-archive import: %+v", st)
 	}
-	if n := len(d.layerDirs(t)); n != 2 {
+	if n := len(storeLayers(t, d)); n != 2 {
 		t.Fatalf("%d layer dirs, want 2: pause and the busybox layer both imports share", n)
 	}
 }
@@ -71,7 +71,7 @@ func TestImportWhileRunletdRunsSaysSo(t *testing.T) {
 func TestImportRefusesAnArchiveWithAPathOutOfItsDirectory(t *testing.T) {
 	needRoot(t)
 	d := startDaemon(t, "")
-	d.stop(t)
+	d.Stop(t)
 	evil := filepath.Join(d.Dir, "evil.tar")
 	f, _ := os.Create(evil)
 	tw := tar.NewWriter(f)
@@ -88,7 +88,7 @@ func TestImportRefusesAnArchiveWithAPathOutOfItsDirectory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(d.Root, "escaped")); !os.IsNotExist(err) {
 		t.Fatal("the archive wrote outside its scratch directory")
 	}
-	if tmp := d.tmpEntries(t); len(tmp) != 0 {
+	if tmp := storeTmp(t, d); len(tmp) != 0 {
 		t.Fatalf("scratch left: %v", tmp)
 	}
 }
@@ -131,10 +131,10 @@ func TestEveryTarballOfTheImportDirIsLoadedAtStart(t *testing.T) {
 		t.Fatalf("app:2 uid %v", st.GetUid())
 	}
 	// A restart does not load unchanged tarballs again.
-	d.stop(t)
+	d.Stop(t)
 	d = startDaemonIn(t, dir, cfg)
-	if strings.Contains(d.proc.logText(), "imported image") {
-		t.Fatalf("unchanged tarballs were imported again:\n%s", d.proc.logText())
+	if strings.Contains(d.Proc.LogText(), "imported image") {
+		t.Fatalf("unchanged tarballs were imported again:\n%s", d.Proc.LogText())
 	}
 	imageStatus(t, d, "busybox")
 }

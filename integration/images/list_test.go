@@ -15,8 +15,8 @@ func TestListAndStreamImagesAgreeAndFilterByName(t *testing.T) {
 	reg.push(t, "busybox:1", busybox(t, ""))
 	reg.push(t, "www:1", busybox(t, "www-data"))
 	d := startDaemon(t, plainHTTP(reg))
-	d.mustCrictl(t, "pull", reg.Host+"/busybox:1")
-	d.mustCrictl(t, "pull", reg.Host+"/www:1")
+	d.MustCrictl(t, "pull", reg.Host+"/busybox:1")
+	d.MustCrictl(t, "pull", reg.Host+"/www:1")
 
 	listed := ids(mustList(t, d))
 	stream, err := d.Images.StreamImages(ctxT(t), &runtime.StreamImagesRequest{})

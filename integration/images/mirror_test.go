@@ -22,7 +22,7 @@ func TestCrictlPullOfRegistryK8sIoPauseIsServedByTheMirror(t *testing.T) {
 	digest := reg.push(t, "pause:3.9", img)
 	d := startDaemon(t, designMirrors(reg))
 
-	d.mustCrictl(t, "pull", "registry.k8s.io/pause:3.9")
+	d.MustCrictl(t, "pull", "registry.k8s.io/pause:3.9")
 	resp, err := d.Images.ImageStatus(ctxT(t), &runtime.ImageStatusRequest{Image: &runtime.ImageSpec{Image: "registry.k8s.io/pause:3.9"}})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestCrictlPullOfRegistryK8sIoPauseIsServedByTheMirror(t *testing.T) {
 		t.Fatalf("uid = %v, want 65535 from the image config user 65535:65535", got.GetUid())
 	}
 	// By digest through the mirror as well.
-	d.mustCrictl(t, "pull", "registry.k8s.io/pause@"+digest)
+	d.MustCrictl(t, "pull", "registry.k8s.io/pause@"+digest)
 }
 
 func TestMirrorsAreTriedInOrderThenTheHostItself(t *testing.T) {
@@ -52,8 +52,8 @@ func TestMirrorsAreTriedInOrderThenTheHostItself(t *testing.T) {
 	d := startDaemon(t, cfg)
 
 	// The mirror is down; the host itself serves the pull.
-	d.mustCrictl(t, "pull", reg.Host+"/busybox:1.36")
-	if !strings.Contains(d.proc.logText(), `"from":"`+reg.Host+`"`) {
+	d.MustCrictl(t, "pull", reg.Host+"/busybox:1.36")
+	if !strings.Contains(d.Proc.LogText(), `"from":"`+reg.Host+`"`) {
 		t.Fatalf("the pull did not come from the host %s after the dead mirror", reg.Host)
 	}
 }
@@ -84,12 +84,12 @@ func TestMirrorEndpointsAreTriedInOrderForAnyHost(t *testing.T) {
 	cfg := fmt.Sprintf("[images.mirrors.\"docker.io\"]\nendpoints = [\"http://%s\", \"http://%s\"]\nfallback_to_host = false\n", dead, reg.Host)
 	d := startDaemon(t, cfg)
 
-	d.mustCrictl(t, "pull", "busybox:1.36")
+	d.MustCrictl(t, "pull", "busybox:1.36")
 	st := imageStatus(t, d, "docker.io/library/busybox:1.36")
 	if st.Id != configDigest(t, img) {
 		t.Fatalf("busybox:1.36 is %s", st.Id)
 	}
-	if log := d.proc.logText(); !strings.Contains(log, `"from":"`+reg.Host+`"`) {
+	if log := d.Proc.LogText(); !strings.Contains(log, `"from":"`+reg.Host+`"`) {
 		t.Fatalf("the pull did not come from the second endpoint %s:\n%s", reg.Host, log)
 	}
 }

@@ -24,12 +24,12 @@ func TestCrictlPullsByTagThenListsInspectsAndRemoves(t *testing.T) {
 	ref := reg.Host + "/busybox:1.36"
 	id := configDigest(t, img)
 
-	layersBefore, blobsBefore := d.layerDirs(t), d.blobs(t) // the built-in pause
-	out := d.mustCrictl(t, "pull", ref)
+	layersBefore, blobsBefore := storeLayers(t, d), storeBlobs(t, d) // the built-in pause
+	out := d.MustCrictl(t, "pull", ref)
 	if !strings.Contains(out, id) {
 		t.Fatalf("crictl pull output does not name the image id %s:\n%s", id, out)
 	}
-	out = d.mustCrictl(t, "images")
+	out = d.MustCrictl(t, "images")
 	if !strings.Contains(out, reg.Host+"/busybox") || !strings.Contains(out, "1.36") {
 		t.Fatalf("crictl images does not list the pulled image:\n%s", out)
 	}
@@ -40,7 +40,7 @@ func TestCrictlPullsByTagThenListsInspectsAndRemoves(t *testing.T) {
 		} `json:"status"`
 		Info map[string]any `json:"info"`
 	}
-	out = d.mustCrictl(t, "inspecti", "-o", "json", ref)
+	out = d.MustCrictl(t, "inspecti", "-o", "json", ref)
 	if err := json.Unmarshal([]byte(out), &inspect); err != nil {
 		t.Fatalf("inspecti output is not JSON: %v\n%s", err, out)
 	}
@@ -50,15 +50,15 @@ func TestCrictlPullsByTagThenListsInspectsAndRemoves(t *testing.T) {
 	if spec, ok := inspect.Info["imageSpec"].(map[string]any); !ok || spec["os"] != "linux" {
 		t.Fatalf("inspecti info lacks the image config: %v", inspect.Info)
 	}
-	if len(d.layerDirs(t)) != len(layersBefore)+1 {
-		t.Fatalf("layer dirs after pull = %v, want one more than %v", d.layerDirs(t), layersBefore)
+	if len(storeLayers(t, d)) != len(layersBefore)+1 {
+		t.Fatalf("layer dirs after pull = %v, want one more than %v", storeLayers(t, d), layersBefore)
 	}
 
-	d.mustCrictl(t, "rmi", ref)
-	if out := d.mustCrictl(t, "images", "-q"); strings.Contains(out, id[len("sha256:"):]) {
+	d.MustCrictl(t, "rmi", ref)
+	if out := d.MustCrictl(t, "images", "-q"); strings.Contains(out, id[len("sha256:"):]) {
 		t.Fatalf("crictl images after rmi still lists %s:\n%s", id, out)
 	}
-	if dirs, blobs := d.layerDirs(t), d.blobs(t); !slices.Equal(dirs, layersBefore) || !slices.Equal(blobs, blobsBefore) {
+	if dirs, blobs := storeLayers(t, d), storeBlobs(t, d); !slices.Equal(dirs, layersBefore) || !slices.Equal(blobs, blobsBefore) {
 		t.Fatalf("rmi left layers %v and blobs %v; before the pull there were %v and %v", dirs, blobs, layersBefore, blobsBefore)
 	}
 }
@@ -71,7 +71,7 @@ func TestCrictlPullsByDigest(t *testing.T) {
 	d := startDaemon(t, plainHTTP(reg))
 	ref := reg.Host + "/busybox@" + digest
 
-	d.mustCrictl(t, "pull", ref)
+	d.MustCrictl(t, "pull", ref)
 	resp, err := d.Images.ImageStatus(ctxT(t), &runtime.ImageStatusRequest{Image: &runtime.ImageSpec{Image: ref}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,13 +13,13 @@ func TestAPullOfAMovedTagMovesItAndKeepsTheOldImageByDigest(t *testing.T) {
 	d := startDaemon(t, plainHTTP(reg))
 	ref := reg.Host + "/busybox:stable"
 
-	d.mustCrictl(t, "pull", ref)
-	d.mustCrictl(t, "pull", ref) // the same manifest again: nothing to download
+	d.MustCrictl(t, "pull", ref)
+	d.MustCrictl(t, "pull", ref) // the same manifest again: nothing to download
 	if n := layerGETs(t, reg, configDigest(t, old)); n != 1 {
 		t.Fatalf("the config was fetched %d times for two pulls of one manifest, want 1", n)
 	}
 	reg.push(t, "busybox:stable", newer)
-	d.mustCrictl(t, "pull", ref)
+	d.MustCrictl(t, "pull", ref)
 
 	if st := imageStatus(t, d, ref); st.Id != configDigest(t, newer) {
 		t.Fatalf("%s is %s, want the newer %s", ref, st.Id, configDigest(t, newer))
@@ -29,9 +29,9 @@ func TestAPullOfAMovedTagMovesItAndKeepsTheOldImageByDigest(t *testing.T) {
 		t.Fatalf("the old image has tags %v digests %v; want no tag and its repo digest", st.RepoTags, st.RepoDigests)
 	}
 	// Pulling the old one by digest, then by a new tag, adds the tag without a download.
-	d.mustCrictl(t, "pull", reg.Host+"/busybox@"+oldDigest)
+	d.MustCrictl(t, "pull", reg.Host+"/busybox@"+oldDigest)
 	reg.push(t, "busybox:old", old)
-	d.mustCrictl(t, "pull", reg.Host+"/busybox:old")
+	d.MustCrictl(t, "pull", reg.Host+"/busybox:old")
 	if st := imageStatus(t, d, reg.Host+"/busybox:old"); st.Id != configDigest(t, old) {
 		t.Fatalf("busybox:old is %s", st.Id)
 	}

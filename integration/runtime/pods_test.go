@@ -1,0 +1,149 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/integration/internal/daemontest"
+)
+
+func TestPodLifecycleWithEveryHandlerThroughCrictl(t *testing.T) {
+	f := start(t)
+	for _, h := range f.handlers {
+		id := f.runp(t, "web-"+strings.TrimPrefix(h+"x", "-"), h)
+		want := h
+		if want == "" {
+			want = "runc"
+		}
+		if out := f.MustCrictl(t, "pods", "--id", id); !strings.Contains(out, "Ready") || !strings.Contains(out, want) {
+			t.Fatalf("pods after runp --runtime %q:\n%s", h, out)
+		}
+		state, info := f.inspectp(t, id)
+		pid := int(info["pid"].(float64))
+		if state != "SANDBOX_READY" || info["runtimeHandler"] != want || !running(pid) {
+			t.Fatalf("inspectp: state %s info %v", state, info)
+		}
+		f.MustCrictl(t, "stopp", id)
+		if state, _ := f.inspectp(t, id); state != "SANDBOX_NOTREADY" {
+			t.Fatalf("after stopp: %s", state)
+		}
+		if running(pid) {
+			t.Fatalf("pause pid %d still runs after stopp", pid)
+		}
+		f.MustCrictl(t, "rmp", id)
+		if out := f.MustCrictl(t, "pods", "-q"); strings.TrimSpace(out) != "" {
+			t.Fatalf("pods after rmp: %q", out)
+		}
+	}
+	f.assertNothingLeft(t)
+}
+
+func TestUnknownHandlerIsRefusedNamingTheConfiguredOnes(t *testing.T) {
+	f := start(t)
+	out, err := f.Crictl(t, "runp", "--runtime", "nope", f.podConfig(t, "x"))
+	if err == nil || !strings.Contains(out, `unknown runtime handler \"nope\"`) || !strings.Contains(out, "crun, runc") || !strings.Contains(out, "InvalidArgument") {
+		t.Fatalf("runp --runtime nope: %v\n%s", err, out)
+	}
+	if out := f.MustCrictl(t, "pods", "-q"); strings.TrimSpace(out) != "" {
+		t.Fatalf("a refused pod is listed: %q", out)
+	}
+	f.assertNothingLeft(t)
+}
+
+func TestStopAndRemoveOfAnUnknownPodAreNoErrors(t *testing.T) {
+	f := start(t)
+	ctx := daemontest.Ctx(t)
+	if _, err := f.Runtime.StopPodSandbox(ctx, stopReq("nope")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Runtime.RemovePodSandbox(ctx, removeReq("nope")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSameNameAndAttemptIsAlreadyExists(t *testing.T) {
+	f := start(t)
+	cfg := f.podConfig(t, "dup")
+	id := strings.TrimSpace(f.MustCrictl(t, "runp", cfg))
+	out, err := f.Crictl(t, "runp", cfg)
+	if err == nil || !strings.Contains(out, "AlreadyExists") || !strings.Contains(out, id) {
+		t.Fatalf("second runp of one name: %v\n%s", err, out)
+	}
+	f.MustCrictl(t, "rmp", "-f", id)
+	f.assertNothingLeft(t)
+}
+
+func TestPodsSurviveARunletdCrash(t *testing.T) {
+	f := start(t)
+	ids := map[string]int{}
+	for _, h := range f.handlers {
+		id := f.runp(t, fmt.Sprintf("crash-%d", len(ids)), h)
+		_, info := f.inspectp(t, id)
+		ids[id] = int(info["pid"].(float64))
+	}
+	f.Proc.Kill() // kill -9: no chance to clean up
+	f.Restart(t)
+	for id, pid := range ids {
+		state, info := f.inspectp(t, id)
+		if state != "SANDBOX_READY" || int(info["pid"].(float64)) != pid || !running(pid) {
+			t.Fatalf("pod %s after the restart: %s, info %v (pid was %d)", id, state, info, pid)
+		}
+		f.MustCrictl(t, "stopp", id)
+		f.MustCrictl(t, "rmp", id)
+	}
+	f.assertNothingLeft(t)
+}
+
+func TestAPodWhoseShimDiesIsNotReadyAndCleansUp(t *testing.T) {
+	f := start(t)
+	id := f.runp(t, "doomed", "")
+	_, info := f.inspectp(t, id)
+	shimPid := shimServing(t, info["shimAddress"].(string))
+	if err := syscall.Kill(shimPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	daemontest.WaitFor(t, 30*time.Second, "the pod to be not ready", func() bool {
+		state, _ := f.inspectp(t, id)
+		return state == "SANDBOX_NOTREADY"
+	})
+	f.MustCrictl(t, "stopp", id)
+	f.MustCrictl(t, "rmp", id)
+	pid := int(info["pid"].(float64))
+	daemontest.WaitFor(t, 10*time.Second, "the pause of a dead shim to be gone", func() bool { return !running(pid) })
+	if _, err := os.Stat(strings.TrimPrefix(info["shimAddress"].(string), "unix://")); !os.IsNotExist(err) {
+		t.Fatalf("the dead shim's socket is left: %v", err)
+	}
+	f.assertNothingLeft(t)
+}
+
+// shimServing finds the pid of the shim serving a socket address.
+func shimServing(t *testing.T, address string) int {
+	t.Helper()
+	sock := strings.TrimPrefix(address, "unix://")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(cmdline), "\x00-socket\x00"+sock) {
+			var pid int
+			fmt.Sscan(e.Name(), &pid)
+			return pid
+		}
+	}
+	t.Fatalf("no process serves %s", sock)
+	return 0
+}
+
+// running reports whether pid is a live process (a zombie waiting for its
+// parent to reap it has ended).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i > 0 && len(stat) > i+2 && stat[i+2] != 'Z'
+}
