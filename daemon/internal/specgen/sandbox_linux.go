@@ -40,6 +40,13 @@ func SandboxSpec(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) (*specs.Spe
 		return nil, err
 	}
 	s.Mounts = append(withoutMount(s.Mounts, devShm), sandboxMounts(ns, o)...)
+	if sc.GetPrivileged() {
+		// Mounts of sysfs share one superblock per network namespace, and
+		// runc mounts a read-only sysfs read-only at the superblock: a
+		// read-only /sys in the pause container would make /sys read-only
+		// in the pod's privileged containers too. Unlike containerd.
+		writableSysfs(s.Mounts)
+	}
 	user, err := sandboxUser(sc)
 	if err != nil {
 		return nil, err

@@ -123,3 +123,24 @@ func TestContainerAnnotationsAsContainerd(t *testing.T) {
 		t.Errorf("annotations\n%v\nwant\n%v", s.Annotations, want)
 	}
 }
+
+// runc mounts a read-only sysfs read-only at its superblock, which every
+// sysfs of the pod's network namespace shares: a privileged pod's pause
+// container keeps /sys writable so its privileged containers get it.
+func TestPrivilegedSandboxKeepsSysfsWritable(t *testing.T) {
+	for _, privileged := range []bool{false, true} {
+		sb := testPod()
+		sb.Linux.SecurityContext.Privileged = privileged
+		s, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "ro"
+		if privileged {
+			want = "rw"
+		}
+		if m, _ := mountAt(s, "/sys"); !slices.Contains(m.Options, want) {
+			t.Errorf("privileged %v: /sys options %q, want %s", privileged, m.Options, want)
+		}
+	}
+}
