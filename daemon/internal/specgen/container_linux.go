@@ -120,7 +120,7 @@ func containerMounts(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 	sc := cfg.GetLinux().GetSecurityContext()
 	extra := append(sandboxFileMounts(o, sc), o.ExtraMounts...)
 	supplied := mergeMounts(cfg.GetMounts(), extra)
-	mc := mountContext{imageMount: o.ImageMount, recursiveReadOnly: o.RecursiveReadOnly, propagationOf: hostPropagation}
+	mc := mountContext{imageMount: o.ImageMount, recursiveReadOnly: o.RecursiveReadOnly, idMappedMounts: o.IDMappedMounts, propagationOf: hostPropagation}
 	binds, rootProp, err := mc.bindMounts(supplied)
 	if err != nil {
 		return err

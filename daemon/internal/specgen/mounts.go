@@ -31,6 +31,7 @@ var allowedMountOptions = []string{"nosuid", "nodev", "noexec", "noatime", "nodi
 type mountContext struct {
 	imageMount        func(*runtimeapi.Mount) (string, error)
 	recursiveReadOnly bool
+	idMappedMounts    bool
 	// propagationOf reports whether the mount holding a host path is shared
 	// or a slave (linux: /proc/self/mountinfo).
 	propagationOf func(hostPath string) (shared, slave bool, err error)
@@ -39,10 +40,11 @@ type mountContext struct {
 // sandboxFileMounts are containerd's extra mounts for a container: the
 // sandbox's /etc/hostname, /etc/hosts, /etc/resolv.conf (read-only with a
 // read-only rootfs) and /dev/shm (the host's with IPC NODE), each only when
-// the file exists, as containerd skips missing ones.
+// the file exists, as containerd skips missing ones. In a user namespace
+// the files are id-mapped like the pod when the runtime can do it.
 func sandboxFileMounts(o ContainerOptions, sc *runtimeapi.LinuxContainerSecurityContext) []*runtimeapi.Mount {
 	var uids, gids []*runtimeapi.IDMapping
-	if userns := sc.GetNamespaceOptions().GetUsernsOptions(); userns.GetMode() == runtimeapi.NamespaceMode_POD {
+	if userns := sc.GetNamespaceOptions().GetUsernsOptions(); userns.GetMode() == runtimeapi.NamespaceMode_POD && o.IDMappedMounts {
 		uids, gids = userns.GetUids(), userns.GetGids()
 	}
 	ro := sc.GetReadonlyRootfs()
@@ -128,6 +130,9 @@ func (mc mountContext) bindMount(field string, m *runtimeapi.Mount) (specs.Mount
 			return specs.Mount{}, "", invalidf(field+".mount_options", "option %q is not allowed, only %v", o, allowedMountOptions)
 		}
 		opts = append(opts, o)
+	}
+	if (len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0) && !mc.idMappedMounts {
+		return specs.Mount{}, "", unsupportedf(field+".uidMappings", "the runtime handler does not support id-mapped mounts")
 	}
 	uids, err := convertMappings(field+".uidMappings", m.GetUidMappings())
 	if err != nil {

@@ -63,13 +63,27 @@ func TestMountValidation(t *testing.T) {
 		{"rro unsupported", &runtimeapi.Mount{ContainerPath: "/x", HostPath: dir, Readonly: true, RecursiveReadOnly: true}, errdefs.ErrNotImplemented, "recursive_read_only"},
 		{"image volume", &runtimeapi.Mount{ContainerPath: "/x", Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}, errdefs.ErrNotImplemented, "image"},
 		{"image and host path", &runtimeapi.Mount{ContainerPath: "/x", HostPath: dir, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}, errdefs.ErrInvalidArgument, "mutually exclusive"},
-		{"zero-length idmap", &runtimeapi.Mount{ContainerPath: "/x", HostPath: dir, UidMappings: []*runtimeapi.IDMapping{{}}}, errdefs.ErrInvalidArgument, "uidMappings"},
+		{"idmap unsupported", &runtimeapi.Mount{ContainerPath: "/x", HostPath: dir, UidMappings: []*runtimeapi.IDMapping{{Length: 1}}}, errdefs.ErrNotImplemented, "id-mapped"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ContainerSpec(withMounts(tc.m), testPod(), testOptions())
 			wantClass(t, err, tc.class, tc.field)
 		})
 	}
+}
+
+func TestIDMappedCRIMounts(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions()
+	o.IDMappedMounts = true
+	m := &runtimeapi.Mount{ContainerPath: "/x", HostPath: dir, UidMappings: []*runtimeapi.IDMapping{{HostId: 1000, ContainerId: 0, Length: 10}}, GidMappings: []*runtimeapi.IDMapping{{HostId: 2000, Length: 10}}}
+	s := mustContainerSpec(t, withMounts(m), testPod(), o)
+	if got, _ := mountAt(s, "/x"); len(got.UIDMappings) != 1 || got.UIDMappings[0] != (specs.LinuxIDMapping{ContainerID: 0, HostID: 1000, Size: 10}) || got.GIDMappings[0].HostID != 2000 {
+		t.Fatalf("mappings %+v %+v", got.UIDMappings, got.GIDMappings)
+	}
+	m.UidMappings[0].Length = 0
+	_, err := ContainerSpec(withMounts(m), testPod(), o)
+	wantInvalid(t, err, "uidMappings")
 }
 
 func TestRecursiveReadOnlyAndImageMountHooks(t *testing.T) {
@@ -129,6 +143,10 @@ func TestUserNamespaceSandboxFilesAreIDMapped(t *testing.T) {
 	o := testOptions()
 	o.HostsPath, o.ShmPath = writeFile(t, t.TempDir(), "hosts"), t.TempDir()
 	sc := &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: usernsPod()}}
+	if m, _ := mountAt(mustContainerSpec(t, testContainer(sc), sb, o), "/etc/hosts"); len(m.UIDMappings) != 0 {
+		t.Fatalf("/etc/hosts mapped %+v for a runtime without id-mapped mounts", m.UIDMappings)
+	}
+	o.IDMappedMounts = true
 	s := mustContainerSpec(t, testContainer(sc), sb, o)
 	if m, _ := mountAt(s, "/etc/hosts"); len(m.UIDMappings) != 1 || m.UIDMappings[0].HostID != 100000 || m.GIDMappings[0].HostID != 200000 {
 		t.Errorf("/etc/hosts mappings %+v %+v", m.UIDMappings, m.GIDMappings)

@@ -89,6 +89,12 @@ type ContainerOptions struct {
 	ImageMount func(m *runtimeapi.Mount) (hostPath string, err error)
 	// RecursiveReadOnly says the runtime supports "rro" mounts.
 	RecursiveReadOnly bool
+	// IDMappedMounts says the runtime honours a mount's uidMappings and
+	// gidMappings (runc 1.2+; runc 1.1 ignores them, crun 1.8 fails with
+	// EPERM here). Without it the sandbox's files are mounted unmapped
+	// (readable, owned by nobody in the container) and a CRI mount with
+	// mappings is errdefs.ErrNotImplemented.
+	IDMappedMounts bool
 	// PodAnnotations and ContainerAnnotations are path.Match patterns of
 	// CRI annotations copied into the spec.
 	PodAnnotations, ContainerAnnotations []string

@@ -12,9 +12,16 @@ import (
 	"github.com/runlet/runlet/bundle"
 )
 
-// runPod starts a pause-like sandbox for sb under r and returns its pid;
-// it is force-deleted on cleanup.
-func (r *runtimeRun) runPod(sb *runtimeapi.PodSandboxConfig) (*bundle.Bundle, uint32) {
+// testPodRun is a running pause container and the files it shares.
+type testPodRun struct {
+	pause       *bundle.Bundle
+	pid         uint32
+	shm, resolv string
+}
+
+// runPod starts a pause-like sandbox for sb under r; it is force-deleted
+// on cleanup.
+func (r *runtimeRun) runPod(sb *runtimeapi.PodSandboxConfig) testPodRun {
 	r.t.Helper()
 	shm, resolv := podFiles(r.t)
 	pause := r.bundleFor(func(b *bundle.Bundle) *specs.Spec {
@@ -25,14 +32,24 @@ func (r *runtimeRun) runPod(sb *runtimeapi.PodSandboxConfig) (*bundle.Bundle, ui
 		return s
 	})
 	r.run(pause, true)
-	return pause, r.pid(pause.ID)
+	return testPodRun{pause: pause, pid: r.pid(pause.ID), shm: shm, resolv: resolv}
 }
 
 // runInPod runs cfg to completion in the pod and returns its output.
-func (r *runtimeRun) runInPod(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxConfig, pause *bundle.Bundle, pid uint32, adjust func(*ContainerOptions)) string {
+func (r *runtimeRun) runInPod(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxConfig, pod testPodRun, adjust func(*ContainerOptions)) string {
+	r.t.Helper()
+	out, err := r.tryRunInPod(cfg, sb, pod, adjust)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+// tryRunInPod is runInPod returning the runtime's failure.
+func (r *runtimeRun) tryRunInPod(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxConfig, pod testPodRun, adjust func(*ContainerOptions)) (string, error) {
 	r.t.Helper()
 	ctr := r.bundleFor(func(b *bundle.Bundle) *specs.Spec {
-		o := ContainerOptions{ID: b.ID, SandboxID: pause.ID, SandboxPid: pid, UserLookup: LookupInRootfs(b.Rootfs())}
+		o := ContainerOptions{ID: b.ID, SandboxID: pod.pause.ID, SandboxPid: pod.pid, ShmPath: pod.shm, ResolvPath: pod.resolv, UserLookup: LookupInRootfs(b.Rootfs())}
 		if adjust != nil {
 			adjust(&o)
 		}
@@ -42,7 +59,7 @@ func (r *runtimeRun) runInPod(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.Po
 		}
 		return s
 	})
-	return r.run(ctr, false)
+	return r.tryRun(ctr)
 }
 
 func shellContainer(script string, sc *runtimeapi.LinuxContainerSecurityContext) *runtimeapi.ContainerConfig {
@@ -63,9 +80,9 @@ func TestDefaultContainerIsConfinedUnderRuncAndCrun(t *testing.T) {
 			r := newRuntimeRun(t, binary)
 			sb := testPod()
 			sb.Linux.CgroupParent = ""
-			pause, pid := r.runPod(sb)
+			pod := r.runPod(sb)
 			sc := &runtimeapi.LinuxContainerSecurityContext{Seccomp: &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault}}
-			out := r.runInPod(shellContainer(script, sc), sb, pause, pid, nil)
+			out := r.runInPod(shellContainer(script, sc), sb, pod, nil)
 			want := "CapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nNoNewPrivs:\t0\nSeccomp:\t2\nunshare=refused\nsys=ro\n0\n"
 			if out != want {
 				t.Fatalf("container printed\n%q\nwant\n%q", out, want)
@@ -84,8 +101,8 @@ func TestPrivilegedContainerRunsUnderRuncAndCrun(t *testing.T) {
 			r := newRuntimeRun(t, binary)
 			sb := privilegedPod()
 			sb.Linux.CgroupParent = ""
-			pause, pid := r.runPod(sb)
-			out := r.runInPod(shellContainer(script, &runtimeapi.LinuxContainerSecurityContext{Privileged: true}), sb, pause, pid, nil)
+			pod := r.runPod(sb)
+			out := r.runInPod(shellContainer(script, &runtimeapi.LinuxContainerSecurityContext{Privileged: true}), sb, pod, nil)
 			want := fmt.Sprintf("CapEff:\t%016x\nSeccomp:\t0\nsysfs /sys sysfs rw,", capabilityMask(t))
 			if !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "\ndevices=host\n") {
 				t.Fatalf("privileged container printed\n%q\nwant it to start with\n%q\nand list host devices", out, want)

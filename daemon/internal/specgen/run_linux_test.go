@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,9 @@ type runtimeRun struct {
 	t      *testing.T
 	binary string
 	root   string
+	// mappedUsers opens bundle directories to the uids of a user
+	// namespace.
+	mappedUsers bool
 }
 
 func newRuntimeRun(t *testing.T, binary string) *runtimeRun {
@@ -47,6 +51,10 @@ func (r *runtimeRun) bundleFor(build func(b *bundle.Bundle) *specs.Spec) *bundle
 	r.t.Helper()
 	b := bundletest.NewBundle(r.t, "true")
 	r.t.Cleanup(func() { r.cmd(context.Background(), "delete", "-f", b.ID).Run() })
+	if r.mappedUsers {
+		openToMappedUsers(r.t, b.Rootfs())
+		chownRootfs(r.t, b.Rootfs(), 100000, 200000)
+	}
 	spec := build(b)
 	spec.Linux.CgroupsPath = "/" + b.ID
 	v, err := bundle.RuntimeOCIVersion(context.Background(), r.binary)
@@ -74,16 +82,37 @@ func (r *runtimeRun) run(b *bundle.Bundle, detach bool) string {
 	var stdout, stderr bytes.Buffer
 	cmd := r.cmd(ctx, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var errFile *os.File
 	if detach {
 		cmd = r.cmd(ctx, "run", "-d", "--bundle", b.Path, b.ID)
-		cmd.Stdout, cmd.Stderr = r.outputFile("stdout"), r.outputFile("stderr")
+		errFile = r.outputFile("stderr")
+		cmd.Stdout, cmd.Stderr = r.outputFile("stdout"), errFile
 	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
+		if errFile != nil {
+			data, _ := os.ReadFile(errFile.Name())
+			stderr.Write(data)
+		}
 		data, _ := os.ReadFile(b.Config())
 		r.t.Fatalf("%s run %s: %v: %s\nstdout %s\nconfig.json %s", r.binary, b.ID, err, stderr.String(), stdout.String(), data)
 	}
 	return stdout.String()
+}
+
+// tryRun runs the bundle to completion and returns its stdout, or the
+// runtime's failure with its stderr.
+func (r *runtimeRun) tryRun(b *bundle.Bundle) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := r.cmd(ctx, "run", "--bundle", b.Path, b.ID)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s run %s: %w: %s", r.binary, b.ID, err, stderr.String())
+	}
+	return stdout.String(), nil
 }
 
 func (r *runtimeRun) outputFile(name string) *os.File {
