@@ -135,8 +135,12 @@ func containerMounts(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 }
 
 // containerDevices: the CRI devices; for privileged containers every host
-// device and access to all devices.
+// device and access to all devices. CDI devices are refused rather than
+// silently dropped.
 func containerDevices(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, _ ContainerOptions) error {
+	if len(cfg.GetCDIDevices()) > 0 {
+		return unsupportedf("CDI_devices", "CDI devices are not supported yet (%s)", cfg.GetCDIDevices()[0].GetName())
+	}
 	if cfg.GetLinux().GetSecurityContext().GetPrivileged() {
 		devs, err := hostDevices()
 		if err != nil {

@@ -2,6 +2,8 @@ package specgen
 
 import (
 	"os"
+
+	"github.com/containerd/errdefs"
 	"path/filepath"
 	"testing"
 
@@ -45,4 +47,11 @@ func TestDeviceValidation(t *testing.T) {
 			wantInvalid(t, err, "devices[0]")
 		})
 	}
+}
+
+func TestCDIDevicesAreNotSupportedYet(t *testing.T) {
+	cfg := testContainer(nil)
+	cfg.CDIDevices = []*runtimeapi.CDIDevice{{Name: "vendor.com/gpu=0"}}
+	_, err := ContainerSpec(cfg, testPod(), testOptions())
+	wantClass(t, err, errdefs.ErrNotImplemented, "CDI_devices")
 }
