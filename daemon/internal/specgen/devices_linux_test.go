@@ -2,11 +2,10 @@ package specgen
 
 import (
 	"os"
-
-	"github.com/containerd/errdefs"
 	"path/filepath"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
