@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -40,4 +41,23 @@ func (h *Handler) Info(ctx context.Context) (*types.RuntimeInfo, error) {
 		return nil, fmt.Errorf("%s -info: not a RuntimeInfo: %w", h.Shim, err)
 	}
 	return &info, nil
+}
+
+// stdioSchemesAnnotation lists, in a runlet shim's RuntimeInfo, the stdio
+// schemes it takes besides FIFOs.
+const stdioSchemesAnnotation = "io.runlet.shim/stdio-schemes"
+
+// WritesCRILog reports whether the shim writes CRI logs itself (crilog://
+// stdio), asking its -info once. Any other shim gets FIFOs.
+func (h *Handler) WritesCRILog(ctx context.Context) bool {
+	h.stdioOnce.Do(func() {
+		info, err := h.Info(ctx)
+		if err != nil {
+			return
+		}
+		for _, s := range strings.Split(info.GetAnnotations()[stdioSchemesAnnotation], ",") {
+			h.crilog = h.crilog || s == "crilog"
+		}
+	})
+	return h.crilog
 }

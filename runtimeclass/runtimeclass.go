@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -29,6 +30,9 @@ type Handler struct {
 	Shim string
 	// Options is the marshalled runtime options, nil when none are set.
 	Options *anypb.Any
+
+	stdioOnce sync.Once
+	crilog    bool // set inside stdioOnce
 }
 
 // Set is the configured handlers and the default one.

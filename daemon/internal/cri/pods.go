@@ -5,6 +5,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/pod"
 )
 
@@ -15,4 +16,12 @@ func (s *Server) pods() (*pod.Service, error) {
 		return nil, fmt.Errorf("the runtime service is not ready: %w", errdefs.ErrUnavailable)
 	}
 	return s.runtime.Pods, nil
+}
+
+// containers is the container service, Unavailable while there is none.
+func (s *Server) containers() (*container.Service, error) {
+	if s.runtime.Containers == nil {
+		return nil, fmt.Errorf("the runtime service is not ready: %w", errdefs.ErrUnavailable)
+	}
+	return s.runtime.Containers, nil
 }

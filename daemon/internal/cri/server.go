@@ -10,6 +10,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
+	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/images"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/runtimeclass"
@@ -33,9 +34,10 @@ type Server struct {
 // Runtime is what the RuntimeService serves pods from; nil answers
 // Unavailable for the pod calls.
 type Runtime struct {
-	Pods     *pod.Service
-	Network  *cni.Network
-	Handlers *runtimeclass.Set
+	Pods       *pod.Service
+	Containers *container.Service
+	Network    *cni.Network
+	Handlers   *runtimeclass.Set
 }
 
 // New returns a CRI server over the image service and the runtime.

@@ -44,6 +44,9 @@ type Sandbox struct {
 	Shim      shimmgr.Record `json:"shim"`
 }
 
+// CRIConfig decodes the stored CRI config.
+func (sb *Sandbox) CRIConfig() (*runtimeapi.PodSandboxConfig, error) { return sb.config() }
+
 // config decodes the stored CRI config.
 func (sb *Sandbox) config() (*runtimeapi.PodSandboxConfig, error) {
 	var cfg runtimeapi.PodSandboxConfig

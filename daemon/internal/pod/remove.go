@@ -17,6 +17,11 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.Stop(ctx, id); err != nil {
 		return err
 	}
+	if c := s.containerService(); c != nil {
+		if err := c.RemoveAll(ctx, id); err != nil {
+			return err
+		}
+	}
 	sb, err := s.get(id)
 	if errdefs.IsNotFound(err) {
 		return nil

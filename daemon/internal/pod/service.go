@@ -40,8 +40,9 @@ type Service struct {
 	o     Options
 	names *names.Registry
 
-	mu   sync.Mutex
-	pods map[string]*Sandbox // guarded by mu; by id
+	mu         sync.Mutex
+	pods       map[string]*Sandbox // guarded by mu; by id
+	containers Containers          // guarded by mu
 }
 
 // New returns a Service over the sandboxes in the store.
@@ -59,6 +60,34 @@ func New(o Options) (*Service, error) {
 }
 
 func (s *Service) dir(kind string) string { return filepath.Join(s.o.State, kind) }
+
+// Get returns a copy of a sandbox record, NotFound when unknown.
+func (s *Service) Get(id string) (Sandbox, error) { return s.get(id) }
+
+// Handler resolves a pod's runtime handler.
+func (s *Service) Handler(name string) (*runtimeclass.Handler, error) {
+	return s.o.Handlers.Resolve(name)
+}
+
+// Containers is the container service as the pod service needs it: a
+// pod's containers stop before its sandbox and go with it.
+type Containers interface {
+	StopAll(ctx context.Context, sandboxID string) error
+	RemoveAll(ctx context.Context, sandboxID string) error
+}
+
+// SetContainers connects the container service (made after this one).
+func (s *Service) SetContainers(c Containers) {
+	s.mu.Lock()
+	s.containers = c
+	s.mu.Unlock()
+}
+
+func (s *Service) containerService() Containers {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.containers
+}
 
 // get returns a copy of a sandbox record, NotFound when unknown.
 func (s *Service) get(id string) (Sandbox, error) {

@@ -20,6 +20,11 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if c := s.containerService(); c != nil {
+		if err := c.StopAll(ctx, id); err != nil {
+			return err
+		}
+	}
 	if err := s.stopTask(ctx, &sb); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
+	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -32,10 +33,13 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	// Events can arrive before the pod service exists (from shims that
 	// outlived a restart); they wait for it through the pointer.
 	var pods atomic.Pointer[pod.Service]
+	var containersPtr atomic.Pointer[container.Service]
 	shims, err := shimmgr.New(shimmgr.Config{
 		StateDir:      filepath.Join(d.cfg.State, "shims"),
 		DaemonAddress: d.cfg.Address,
-		OnEvent:       func(ctx context.Context, env *types.Envelope) { onEvent(ctx, pods.Load(), env) },
+		OnEvent: func(ctx context.Context, env *types.Envelope) {
+			onEvent(ctx, pods.Load(), containersPtr.Load(), env)
+		},
 		OnShimExit: func(id string) {
 			if p := pods.Load(); p != nil {
 				p.ShimExited(id)
@@ -53,10 +57,19 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		shims.Close(ctx)
 		return err
 	}
+	ctrs, err := container.New(container.Options{
+		State: d.cfg.State, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
+	})
+	if err != nil {
+		shims.Close(ctx)
+		return err
+	}
+	svc.SetContainers(ctrs)
+	containersPtr.Store(ctrs)
 	pods.Store(svc)
 	svc.Recover(ctx)
 	d.shims = shims
-	d.runtime = cri.Runtime{Pods: svc, Network: network, Handlers: handlers}
+	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers}
 	return nil
 }
 
@@ -69,16 +82,18 @@ func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
 }
 
 // onEvent routes a shim's event: a pause task's exit makes its pod not
-// ready.
-func onEvent(ctx context.Context, pods *pod.Service, env *types.Envelope) {
-	if pods == nil || env.GetTopic() != "/tasks/exit" {
+// ready; a container's init exit is recorded.
+func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) {
+	if pods == nil || ctrs == nil || env.GetTopic() != "/tasks/exit" {
 		return
 	}
 	var exit events.TaskExit
-	if proto.Unmarshal(env.GetEvent().GetValue(), &exit) != nil {
+	if proto.Unmarshal(env.GetEvent().GetValue(), &exit) != nil || exit.GetId() != exit.GetContainerId() {
+		return // an exec's exit
+	}
+	if _, err := pods.Get(exit.GetContainerId()); err == nil {
+		pods.TaskExited(ctx, exit.GetContainerId())
 		return
 	}
-	if exit.GetId() == exit.GetContainerId() {
-		pods.TaskExited(ctx, exit.GetContainerId())
-	}
+	ctrs.Exited(exit.GetContainerId(), int32(exit.GetExitStatus()), exit.GetExitedAt().AsTime().UnixNano())
 }

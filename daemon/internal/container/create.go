@@ -1,0 +1,197 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/runlet/runlet/bundle"
+	"github.com/runlet/runlet/daemon/internal/cio"
+	"github.com/runlet/runlet/daemon/internal/names"
+	"github.com/runlet/runlet/daemon/internal/pod"
+	"github.com/runlet/runlet/daemon/internal/shimmgr"
+	"github.com/runlet/runlet/daemon/internal/specgen"
+	"github.com/runlet/runlet/fifo"
+	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/proto/types"
+)
+
+// create is the state of one CreateContainer and how to undo it.
+type create struct {
+	s      *Service
+	cfg    *runtimeapi.ContainerConfig
+	sbCfg  *runtimeapi.PodSandboxConfig
+	sb     pod.Sandbox
+	c      *Container
+	image  specgen.ImageConfig
+	mounts []*types.Mount
+	io     *cio.IO
+	undo   []func(context.Context)
+}
+
+// Create creates a container in a ready pod and returns its id.
+func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.ContainerConfig) (_ string, err error) {
+	r, err := s.newCreate(sandboxID, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			for i := len(r.undo) - 1; i >= 0; i-- {
+				r.undo[i](context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	for _, step := range []func(context.Context) error{r.reserve, r.resolveImage, r.rootfs, r.stdio, r.bundle, r.task} {
+		if err := step(ctx); err != nil {
+			return "", err
+		}
+	}
+	r.c.State = Created
+	if err := s.save(r.c); err != nil {
+		return "", err
+	}
+	s.keepIO(r.c.ID, r.io)
+	return r.c.ID, nil
+}
+
+func (s *Service) newCreate(sandboxID string, cfg *runtimeapi.ContainerConfig) (*create, error) {
+	if cfg.GetMetadata().GetName() == "" || cfg.GetImage().GetImage() == "" {
+		return nil, fmt.Errorf("container config needs metadata.name and image: %w", errdefs.ErrInvalidArgument)
+	}
+	sb, err := s.o.Pods.Get(sandboxID)
+	if err != nil {
+		return nil, err
+	}
+	if sb.State != pod.Ready {
+		return nil, fmt.Errorf("pod sandbox %q is not ready: %w", sandboxID, errdefs.ErrFailedPrecondition)
+	}
+	sbCfg, err := sb.CRIConfig()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{ID: names.NewID(), Name: name(cfg.GetMetadata(), sbCfg.GetMetadata()), SandboxID: sandboxID,
+		Config: raw, Image: cfg.GetImage().GetImage(), CreatedAt: now(), Terminal: cfg.GetTty()}
+	return &create{s: s, cfg: cfg, sbCfg: sbCfg, sb: sb, c: c}, nil
+}
+
+func (r *create) push(f func(context.Context)) { r.undo = append(r.undo, f) }
+
+func (r *create) reserve(ctx context.Context) error {
+	if err := r.s.names.Reserve(r.c.Name, r.c.ID); err != nil {
+		return err
+	}
+	r.push(func(context.Context) { _ = r.s.names.Release(r.c.Name, r.c.ID) })
+	return nil
+}
+
+// rootfs prepares the container's overlay over its image's layers.
+func (r *create) rootfs(ctx context.Context) error {
+	m, err := r.s.o.Snapshots.Prepare(ctx, r.c.ID, r.c.ImageID)
+	if err != nil {
+		return err
+	}
+	r.mounts = m
+	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, r.c.ID) })
+	return nil
+}
+
+// stdio resolves the log path inside the pod's log directory and sets up
+// the container's stdio (the shim writes the log when it can).
+func (r *create) stdio(ctx context.Context) error {
+	logPath, err := r.logPath()
+	if err != nil {
+		return err
+	}
+	r.c.LogPath = logPath
+	r.c.FIFODir = filepath.Join(r.s.dir("fifo"), r.c.ID)
+	h, err := r.s.o.Pods.Handler(r.sb.Handler)
+	if err != nil {
+		return err
+	}
+	io, err := cio.New(ctx, cio.Options{ID: r.c.ID, FIFODir: r.c.FIFODir, LogPath: logPath,
+		Stdin: r.cfg.GetStdin(), Terminal: r.cfg.GetTty(), ShimWritesLog: h.WritesCRILog(ctx)})
+	if err != nil {
+		return err
+	}
+	r.io = io
+	r.c.Stdio = [3]string{io.Stdin, io.Stdout, io.Stderr}
+	r.push(func(context.Context) { _ = io.Close() })
+	return nil
+}
+
+// logPath confines the CRI log_path to the pod's log_directory ("" when
+// either is unset: the output is discarded, as kubelet then expects).
+func (r *create) logPath() (string, error) {
+	dir, rel := r.sbCfg.GetLogDirectory(), r.cfg.GetLogPath()
+	if dir == "" || rel == "" {
+		return "", nil
+	}
+	p, err := fifo.ConfinedPath(dir, rel)
+	if err != nil {
+		return "", fmt.Errorf("log_path %q: %w", rel, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", fmt.Errorf("log directory: %w", err)
+	}
+	return p, nil
+}
+
+// bundle writes the container's bundle with the spec specgen builds.
+func (r *create) bundle(ctx context.Context) error {
+	spec, err := specgen.ContainerSpec(r.cfg, r.sbCfg, specgen.ContainerOptions{
+		ID: r.c.ID, SandboxID: r.sb.ID, SandboxPid: r.sb.Pid, Image: r.image, ImageName: r.c.Image,
+		HostsPath: filepath.Join(r.sb.Dir, "hosts"), ResolvPath: filepath.Join(r.sb.Dir, "resolv.conf"),
+		HostnamePath: filepath.Join(r.sb.Dir, "hostname"), ShmPath: shmPath(r.sb.Dir, r.sbCfg),
+		UserLookup: r.userLookup(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := bundle.ClampOOMScoreAdj(spec); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	b, err := bundle.New(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.c.ID, raw)
+	if err != nil {
+		return err
+	}
+	r.c.Bundle = b.Path
+	r.push(func(ctx context.Context) { _ = b.Delete(ctx) })
+	return nil
+}
+
+// task creates the container's task in its pod's shim.
+func (r *create) task(ctx context.Context) error {
+	p, err := r.s.o.Shims.Pod(r.sb.ID)
+	if err != nil {
+		return fmt.Errorf("pod %q has no shim: %w", r.sb.ID, errdefs.ErrFailedPrecondition)
+	}
+	t := p.Task()
+	_, err = t.Create(ctx, &task.CreateTaskRequest{Id: r.c.ID, Bundle: r.c.Bundle, Rootfs: r.mounts,
+		Stdin: r.c.Stdio[0], Stdout: r.c.Stdio[1], Stderr: r.c.Stdio[2], Terminal: r.c.Terminal})
+	if err != nil {
+		return fmt.Errorf("create the container task: %w", err)
+	}
+	r.push(func(ctx context.Context) { _, _ = t.Delete(ctx, &task.DeleteRequest{Id: r.c.ID}) })
+	return nil
+}
+
+func shmPath(dir string, cfg *runtimeapi.PodSandboxConfig) string {
+	if cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetIpc() == runtimeapi.NamespaceMode_NODE {
+		return ""
+	}
+	return filepath.Join(dir, "shm")
+}

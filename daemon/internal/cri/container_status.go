@@ -1,0 +1,20 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// ContainerStatus reports a container; verbose adds its pid.
+func (s *Server) ContainerStatus(ctx context.Context, req *runtime.ContainerStatusRequest) (*runtime.ContainerStatusResponse, error) {
+	ctrs, err := s.containers()
+	if err != nil {
+		return nil, err
+	}
+	st, info, err := ctrs.Status(req.GetContainerId(), req.GetVerbose())
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.ContainerStatusResponse{Status: st, Info: info}, nil
+}

@@ -1,0 +1,20 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// CreateContainer creates a container in a ready pod.
+func (s *Server) CreateContainer(ctx context.Context, req *runtime.CreateContainerRequest) (*runtime.CreateContainerResponse, error) {
+	ctrs, err := s.containers()
+	if err != nil {
+		return nil, err
+	}
+	id, err := ctrs.Create(ctx, req.GetPodSandboxId(), req.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.CreateContainerResponse{ContainerId: id}, nil
+}

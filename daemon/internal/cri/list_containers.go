@@ -1,0 +1,16 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// ListContainers lists the containers matching the filter.
+func (s *Server) ListContainers(ctx context.Context, req *runtime.ListContainersRequest) (*runtime.ListContainersResponse, error) {
+	ctrs, err := s.containers()
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.ListContainersResponse{Containers: ctrs.List(req.GetFilter())}, nil
+}
