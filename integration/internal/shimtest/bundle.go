@@ -48,7 +48,7 @@ type Bundle struct {
 	// Rootfs is what a Create request passes (nil with RootfsInBundle).
 	Rootfs []*types.Mount
 	Spec   *specs.Spec
-	// CgroupsPath is linux.cgroupsPath: /runlet-conformance/<id>.
+	// CgroupsPath is linux.cgroupsPath: /runlet-<namespace>/<id>.
 	CgroupsPath string
 }
 
@@ -65,7 +65,7 @@ func (e *Env) NewBundle(opts BundleOptions) *Bundle {
 	if id == "" {
 		id = NewID("c")
 	}
-	cgroupsPath := "/" + CgroupParent + "/" + id
+	cgroupsPath := "/" + CgroupParent(e.Namespace) + "/" + id
 	spec := bundle.DefaultSpec(id, bundle.RootfsDir, opts.Args)
 	spec.Linux.CgroupsPath = cgroupsPath
 	spec.Process.Terminal = opts.Terminal

@@ -36,9 +36,10 @@ type Target struct {
 	TerminalStdinLeak string
 }
 
-// CgroupParent is the cgroup under which every container of the harness
-// lives: /<CgroupParent>/<container id>.
-const CgroupParent = "runlet-conformance"
+// CgroupParent is the cgroup under which the containers of a namespace
+// (one suite run) live: /runlet-<namespace>/<container id>. It is the
+// run's own, so removing it when empty never races another run.
+func CgroupParent(namespace string) string { return "runlet-" + namespace }
 
 // Env is one test's world: namespace, events server, dirs, and everything
 // to clean up and leak-check when the test ends.

@@ -255,12 +255,12 @@ func (e *Env) finalLeakCheck() {
 		}
 	}
 	for _, id := range containers {
-		for _, dir := range CgroupDirs("/" + CgroupParent + "/" + id) {
+		for _, dir := range CgroupDirs("/" + CgroupParent(e.Namespace) + "/" + id) {
 			t.Errorf("leak: cgroup %s left", dir)
 			removeCgroup(ctx, dir)
 		}
 	}
-	removeEmptyCgroupParents()
+	removeEmptyCgroupParent(e.Namespace)
 	if entries, err := os.ReadDir(e.SocketDir); err == nil && len(entries) > 0 {
 		for _, ent := range entries {
 			t.Errorf("leak: %s left in the socket dir", ent.Name())
@@ -322,10 +322,12 @@ func removeCgroup(ctx context.Context, dir string) {
 	}
 }
 
-// removeEmptyCgroupParents drops /runlet-conformance where it is empty.
-func removeEmptyCgroupParents() {
-	for _, dir := range CgroupDirs("/" + CgroupParent) {
-		syscall.Rmdir(dir) // fails, harmlessly, while another test uses it
+// removeEmptyCgroupParent drops the run's parent cgroup in every
+// hierarchy (runtimes create it and leave it); the next check of the run
+// makes it again.
+func removeEmptyCgroupParent(namespace string) {
+	for _, dir := range CgroupDirs("/" + CgroupParent(namespace)) {
+		syscall.Rmdir(dir) // fails, harmlessly, if a leaked child is left
 	}
 }
 
