@@ -32,9 +32,15 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
+	return startExtra(t, "")
+}
+
+// startExtra is start with more TOML (tables only).
+func startExtra(t *testing.T, extraTOML string) *fixture {
+	t.Helper()
 	daemontest.NeedRoot(t)
 	dir := daemontest.ShortTempDir(t)
-	extra := "[network]\ncni_conf_dir = \"" + filepath.Join(dir, "net.d") + "\"\n"
+	extra := extraTOML + "[network]\ncni_conf_dir = \"" + filepath.Join(dir, "net.d") + "\"\n"
 	handlers := []string{"", "crun"}
 	if _, err := os.Stat(containerdShim); err == nil {
 		extra += "[runtimes.containerd-runc]\nshim = \"" + containerdShim + "\"\n"
@@ -52,6 +58,7 @@ func (f *fixture) podConfig(t *testing.T, name string) string {
 		"metadata":      map[string]any{"name": name, "namespace": "it", "uid": randomHex(8), "attempt": 0},
 		"hostname":      name,
 		"log_directory": filepath.Join(f.Dir, "logs", name),
+		"dns_config":    map[string]any{"servers": []string{"127.0.0.53"}},
 		"linux":         map[string]any{"cgroup_parent": f.cgroup},
 	}
 	b, _ := json.Marshal(cfg)
@@ -105,7 +112,7 @@ func removeCgroup(t *testing.T, parent string) {
 // netns, bundle or mount.
 func (f *fixture) assertNothingLeft(t *testing.T) {
 	t.Helper()
-	for _, sub := range []string{"sandboxes", "netns", "bundles/k8s.io"} {
+	for _, sub := range []string{"sandboxes", "netns", "bundles/k8s.io", "fifo"} {
 		entries, _ := os.ReadDir(filepath.Join(f.State, sub))
 		if len(entries) != 0 {
 			t.Errorf("%s still holds %d entries", sub, len(entries))

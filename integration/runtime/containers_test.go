@@ -1,0 +1,155 @@
+package runtime
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/integration/images/testimages"
+	"github.com/runlet/runlet/integration/internal/daemontest"
+)
+
+const busybox = "docker.io/library/busybox:latest"
+
+// startWithBusybox is start with a busybox image imported at start.
+func startWithBusybox(t *testing.T) *fixture {
+	t.Helper()
+	daemontest.NeedRoot(t)
+	dir := t.TempDir()
+	img, err := testimages.BusyboxImage("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testimages.WriteOCIArchive(filepath.Join(dir, "busybox.tar"), busybox, img); err != nil {
+		t.Fatal(err)
+	}
+	return startExtra(t, "[images]\nimport_dir = \""+dir+"\"\n")
+}
+
+// containerConfig writes a container config running script for crictl.
+func (f *fixture) containerConfig(t *testing.T, name, script string) string {
+	t.Helper()
+	cfg := map[string]any{
+		"metadata": map[string]any{"name": name},
+		"image":    map[string]any{"image": busybox},
+		"command":  []string{"sh", "-c", script},
+		"log_path": name + ".log",
+	}
+	b, _ := json.Marshal(cfg)
+	p := filepath.Join(f.Dir, name+"-ctr.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// run creates and starts a container in a new pod and returns both ids.
+func (f *fixture) run(t *testing.T, name, handler, script string) (pod, ctr string) {
+	t.Helper()
+	pod = f.runp(t, name, handler)
+	ctr = strings.TrimSpace(f.MustCrictl(t, "create", pod, f.containerConfig(t, name, script), filepath.Join(f.Dir, name+"-pod.json")))
+	f.MustCrictl(t, "start", ctr)
+	return pod, ctr
+}
+
+func (f *fixture) waitLogs(t *testing.T, ctr, want string) string {
+	t.Helper()
+	var out string
+	daemontest.WaitFor(t, 30*time.Second, "the log to hold "+want, func() bool {
+		out, _ = f.Crictl(t, "logs", ctr)
+		return strings.Contains(out, want)
+	})
+	return out
+}
+
+func TestContainerLifecycleAndLogsWithEveryHandler(t *testing.T) {
+	f := startWithBusybox(t)
+	for i, h := range f.handlers {
+		name := []string{"runc", "crun", "ctrd"}[i]
+		pod, ctr := f.run(t, name, h, "echo out-$HOSTNAME; echo err >&2; trap 'exit 7' TERM; while :; do sleep 0.1; done")
+		f.waitLogs(t, ctr, "out-"+name)
+		if out := f.MustCrictl(t, "ps", "--id", ctr); !strings.Contains(out, "Running") {
+			t.Fatalf("ps: %s", out)
+		}
+		f.MustCrictl(t, "stop", "-t", "10", ctr)
+		var st struct {
+			Status struct {
+				State    string `json:"state"`
+				ExitCode int    `json:"exitCode"`
+				LogPath  string `json:"logPath"`
+			} `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(f.MustCrictl(t, "inspect", ctr)), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Status.State != "CONTAINER_EXITED" || st.Status.ExitCode != 7 {
+			t.Fatalf("%s after stop: %+v (the TERM trap exits 7)", h, st.Status)
+		}
+		log, err := os.ReadFile(st.Status.LogPath)
+		if err != nil || !strings.Contains(string(log), " stdout F out-"+name) || !strings.Contains(string(log), " stderr F err") {
+			t.Fatalf("%s: CRI log %q: %v", h, log, err)
+		}
+		f.MustCrictl(t, "rm", ctr)
+		f.MustCrictl(t, "rmp", "-f", pod)
+	}
+	f.assertNothingLeft(t)
+}
+
+func TestRemovingAPodRemovesItsRunningContainers(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, ctr := f.run(t, "cascade", "", "sleep 1000")
+	f.MustCrictl(t, "stopp", pod)
+	if out := f.MustCrictl(t, "ps", "-a", "--id", ctr); !strings.Contains(out, "Exited") {
+		t.Fatalf("after stopp: %s", out)
+	}
+	f.MustCrictl(t, "rmp", pod)
+	if out := f.MustCrictl(t, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Fatalf("containers left after rmp: %q", out)
+	}
+	f.assertNothingLeft(t)
+}
+
+func TestContainerOutputReachesItsLogWhileRunletdIsDown(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, ctr := f.run(t, "steady", "", "i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i+1)); sleep 0.05; done; sleep 1000")
+	f.waitLogs(t, ctr, "line-1")
+	f.Proc.Kill()
+	time.Sleep(2 * time.Second) // the container keeps writing
+	f.Restart(t)
+	out := f.waitLogs(t, ctr, "line-59")
+	for i := 0; i < 60; i++ {
+		if !strings.Contains(out, "line-"+itoa(i)+"\n") {
+			t.Fatalf("line-%d lost while runletd was down:\n%s", i, out)
+		}
+	}
+	if st := f.MustCrictl(t, "ps", "--id", ctr); !strings.Contains(st, "Running") {
+		t.Fatalf("after the restart: %s", st)
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
+
+func TestALogPathEscapingThePodsLogDirectoryIsRefused(t *testing.T) {
+	f := startWithBusybox(t)
+	pod := f.runp(t, "escape", "")
+	cfg := map[string]any{"metadata": map[string]any{"name": "x"}, "image": map[string]any{"image": busybox},
+		"command": []string{"true"}, "log_path": "../../etc/evil.log"}
+	b, _ := json.Marshal(cfg)
+	p := filepath.Join(f.Dir, "evil.json")
+	os.WriteFile(p, b, 0o600)
+	out, err := f.Crictl(t, "create", pod, p, filepath.Join(f.Dir, "escape-pod.json"))
+	if err == nil || !strings.Contains(out, "InvalidArgument") {
+		t.Fatalf("create with an escaping log path: %v\n%s", err, out)
+	}
+	if out := f.MustCrictl(t, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Fatalf("a refused container is listed: %q", out)
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
