@@ -31,7 +31,7 @@ func ContainerSpec(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxCon
 	}
 	s := baseSpec(o.ID, o.RootfsPath, args, o.OCIVersion)
 	steps := []func(*specs.Spec, *runtimeapi.ContainerConfig, *runtimeapi.PodSandboxConfig, ContainerOptions) error{
-		containerProcess, containerUser, containerCaps, containerNamespacesStep,
+		containerProcess, containerUser, containerCaps, containerNamespacesAndIDs,
 		containerMounts, containerDevices, containerLimits, containerSeccomp,
 	}
 	for _, step := range steps {
@@ -75,6 +75,7 @@ func containerProcess(s *specs.Spec, cfg *runtimeapi.ContainerConfig, sb *runtim
 	return nil
 }
 
+// containerUser resolves the process user in the container's rootfs.
 func containerUser(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	user, err := userString(sc, o.Image.User)
@@ -85,6 +86,8 @@ func containerUser(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi
 	return err
 }
 
+// containerCaps: all available capabilities when privileged, else the
+// defaults adjusted by the CRI request.
 func containerCaps(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, _ ContainerOptions) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	available, err := availableCapabilities()
@@ -99,7 +102,9 @@ func containerCaps(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi
 	return err
 }
 
-func containerNamespacesStep(s *specs.Spec, cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
+// containerNamespacesAndIDs joins the sandbox's namespaces and, in a user
+// namespace, maps ids as the pod does (which the container must ask for).
+func containerNamespacesAndIDs(s *specs.Spec, cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	ns := sc.GetNamespaceOptions()
 	if !sameUserns(ns.GetUsernsOptions(), sb.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()) {
@@ -175,6 +180,7 @@ func containerLimits(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 	return nil
 }
 
+// containerSeccomp sets the seccomp profile and refuses AppArmor profiles.
 func containerSeccomp(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
 	sc := cfg.GetLinux().GetSecurityContext()
 	const field = "linux.security_context"

@@ -13,9 +13,18 @@ func nsPath(pid uint32, kind string) string {
 
 // sandboxNamespaces: a new mount namespace always; pid, ipc and network
 // new unless NODE (network NODE also keeps the host's UTS namespace, as
-// containerd does); the network namespace is netnsPath when set; a new user
-// namespace with the pod's mappings for userns mode POD.
+// containerd does); the network namespace is netnsPath, or a fresh one the
+// runtime creates when netnsPath is ""; a new user namespace with the pod's
+// mappings for userns mode POD.
 func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath string) ([]specs.LinuxNamespace, error) {
+	for _, f := range []struct {
+		name string
+		mode runtimeapi.NamespaceMode
+	}{{"network", ns.GetNetwork()}, {"pid", ns.GetPid()}, {"ipc", ns.GetIpc()}} {
+		if f.mode == runtimeapi.NamespaceMode_TARGET {
+			return nil, invalidf("linux.security_context.namespace_options."+f.name, "TARGET is only valid for a container's pid namespace")
+		}
+	}
 	out := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	if ns.GetNetwork() != runtimeapi.NamespaceMode_NODE {
 		out = append(out,
@@ -27,11 +36,6 @@ func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath string) ([]spec
 	}
 	if ns.GetIpc() != runtimeapi.NamespaceMode_NODE {
 		out = append(out, specs.LinuxNamespace{Type: specs.IPCNamespace})
-	}
-	for field, mode := range map[string]runtimeapi.NamespaceMode{"network": ns.GetNetwork(), "ipc": ns.GetIpc(), "pid": ns.GetPid()} {
-		if mode == runtimeapi.NamespaceMode_TARGET {
-			return nil, invalidf("linux.security_context.namespace_options."+field, "TARGET is only valid for a container's pid namespace")
-		}
 	}
 	if usernsMode(ns) == runtimeapi.NamespaceMode_POD {
 		out = append(out, specs.LinuxNamespace{Type: specs.UserNamespace})

@@ -9,7 +9,7 @@ type ImageConfig struct {
 	Env        []string // KEY=value
 	WorkingDir string
 	User       string // "", "user", "uid", "user:group", "uid:gid", ...
-	StopSignal string
+	StopSignal string // not part of the spec: runletd uses it to stop
 	// Volumes are the image's volume paths. runletd turns them into mounts
 	// (ContainerOptions.ExtraMounts) where no CRI mount covers them.
 	Volumes []string
@@ -33,7 +33,9 @@ type SandboxOptions struct {
 	ImageEnv   []string // from the pause image config
 	ImageName  string   // the pause image, for the podsandbox.image-name annotation
 	RootfsPath string   // relative to the bundle; "" means bundle.RootfsDir
-	NetNSPath  string   // the pod's network namespace; "" with NODE network
+	// NetNSPath is the pod's network namespace (from CNI); "" lets the
+	// runtime create an empty one. Unused with NODE network.
+	NetNSPath string
 	// ResolvPath and ShmPath are the sandbox's resolv.conf and /dev/shm
 	// directory runletd prepared ("" = not mounted). With IPC NODE the
 	// host's /dev/shm is used instead of ShmPath. The pause container gets

@@ -1,6 +1,8 @@
 package specgen
 
 import (
+	"slices"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -107,13 +109,7 @@ func sandboxMounts(ns *runtimeapi.NamespaceOption, o SandboxOptions) []specs.Mou
 }
 
 func withoutMount(mounts []specs.Mount, dst string) []specs.Mount {
-	var out []specs.Mount
-	for _, m := range mounts {
-		if m.Destination != dst {
-			out = append(out, m)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(mounts), func(m specs.Mount) bool { return m.Destination == dst })
 }
 
 // sandboxUser is run_as_user[:run_as_group] (root by default) with the

@@ -6,9 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
@@ -32,57 +29,6 @@ func LookupInRootfs(rootfs string) UserLookup {
 		}
 		return resolveInDB(user, users, groups)
 	}
-}
-
-// resolveInDB implements UserLookup's rules on parsed files.
-func resolveInDB(user string, users []passwdEntry, groups []groupEntry) (uint32, uint32, []uint32, error) {
-	name, group, hasGroup := strings.Cut(user, ":")
-	entry, found, err := findUser(name, users)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	gid := entry.gid
-	if hasGroup {
-		if gid, err = findGroup(group, groups); err != nil {
-			return 0, 0, nil, err
-		}
-	}
-	var members []uint32
-	if found {
-		for _, g := range groups {
-			if slices.Contains(g.members, entry.name) {
-				members = append(members, g.gid)
-			}
-		}
-	}
-	return entry.uid, gid, members, nil
-}
-
-// findUser finds a user by name or uid; a numeric uid without an entry is
-// that uid with gid 0.
-func findUser(name string, users []passwdEntry) (passwdEntry, bool, error) {
-	uid, numErr := strconv.ParseUint(name, 10, 32)
-	for _, u := range users {
-		if (numErr == nil && u.uid == uint32(uid)) || (numErr != nil && u.name == name) {
-			return u, true, nil
-		}
-	}
-	if numErr == nil {
-		return passwdEntry{uid: uint32(uid)}, false, nil
-	}
-	return passwdEntry{}, false, fmt.Errorf("no user %q in the container's /etc/passwd: %w", name, errdefs.ErrInvalidArgument)
-}
-
-func findGroup(name string, groups []groupEntry) (uint32, error) {
-	if gid, err := strconv.ParseUint(name, 10, 32); err == nil {
-		return uint32(gid), nil
-	}
-	for _, g := range groups {
-		if g.name == name {
-			return g.gid, nil
-		}
-	}
-	return 0, fmt.Errorf("no group %q in the container's /etc/group: %w", name, errdefs.ErrInvalidArgument)
 }
 
 // readInRoot opens name inside root without leaving it and parses it; a
