@@ -42,6 +42,9 @@ func ContainerSpec(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxCon
 	s.Root.Readonly = sc.GetReadonlyRootfs()
 	s.Linux.CgroupsPath = o.CgroupsPath
 	if s.Linux.CgroupsPath == "" {
+		if err := checkCgroupParent(sb.GetLinux().GetCgroupParent()); err != nil {
+			return nil, err
+		}
 		s.Linux.CgroupsPath = CgroupsPath(sb.GetLinux().GetCgroupParent(), o.ID)
 	}
 	s.Annotations = containerAnnotations(cfg, sb, o)

@@ -82,3 +82,22 @@ func CgroupsPath(parent, id string) string {
 	}
 	return path.Join(parent, "runlet-"+id)
 }
+
+// checkCgroupParent refuses a cgroupfs cgroup_parent that is relative or
+// climbs with "..": the cgroup path must stay under the hierarchy kubelet
+// meant. A systemd slice is used by its last element only.
+func checkCgroupParent(parent string) error {
+	const field = "linux.cgroup_parent"
+	if parent == "" || strings.HasSuffix(path.Base(parent), ".slice") {
+		return nil
+	}
+	if !path.IsAbs(parent) {
+		return invalidf(field, "%q is not absolute", parent)
+	}
+	for _, elem := range strings.Split(parent, "/") {
+		if elem == ".." {
+			return invalidf(field, "%q contains \"..\"", parent)
+		}
+	}
+	return nil
+}

@@ -94,3 +94,19 @@ func TestCgroupsPathForCgroupfsAndSystemd(t *testing.T) {
 		}
 	}
 }
+
+func TestCgroupParentMustStayUnderTheHierarchy(t *testing.T) {
+	for _, parent := range []string{"kubepods/pod1", "/kubepods/../../etc", "/.."} {
+		sb := testPod()
+		sb.Linux.CgroupParent = parent
+		_, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}})
+		wantInvalid(t, err, "cgroup_parent")
+		_, err = ContainerSpec(testContainer(nil), sb, testOptions())
+		wantInvalid(t, err, "cgroup_parent")
+	}
+	sb := testPod()
+	sb.Linux.CgroupParent = "/kubepods.slice/kubepods-pod1.slice"
+	if _, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}}); err != nil {
+		t.Fatal(err)
+	}
+}

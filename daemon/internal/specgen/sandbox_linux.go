@@ -59,6 +59,9 @@ func SandboxSpec(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) (*specs.Spe
 	s.Process.OOMScoreAdj = &adj
 	s.Linux.CgroupsPath = o.CgroupsPath
 	if s.Linux.CgroupsPath == "" {
+		if err := checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
+			return nil, err
+		}
 		s.Linux.CgroupsPath = CgroupsPath(cfg.GetLinux().GetCgroupParent(), o.ID)
 	}
 	s.Annotations = sandboxAnnotations(o.ID, o.ImageName, cfg, o.PodAnnotations)
