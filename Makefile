@@ -12,7 +12,7 @@ PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
 
 export PATH := $(BIN):$(TOOLS):$(PATH)
 
-.PHONY: help deps tools build test unit integration conformance bench proto check-proto lint demo clean
+.PHONY: help deps tools build test unit integration conformance bench proto check-proto lint demo demo-shims clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,9 +39,16 @@ build: ## build the shims (and runletd) into bin/
 	$(GOBUILD) -o $(BIN)/runlet-shimrun ./integration/cmd/runlet-shimrun
 	$(GOBUILD) -o $(BIN)/runlet-bench ./integration/cmd/runlet-bench
 
-demo: build ## run a busybox container through runlet-shim-runc-v2 and runlet-shim-crun (root)
+demo: build $(TOOLS)/crictl ## runletd on its built-in defaults, a pod with a busybox container, via crictl (root)
+	integration/demo/run.sh
+
+demo-shims: build ## run a busybox container straight through each of our shims (root)
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-crun -- sh -c 'echo "hello from runlet-shim-crun (crun), pid $$$$ in $$(hostname)"'
+
+$(TOOLS)/crictl:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
 
 test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop
 	RUNLET_BIN=$(BIN) $(GO) test -count=1 -timeout 30m ./...

@@ -75,7 +75,7 @@ flags:
 }
 
 func loadConfig(path string) (config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(path)
+	cfg, err := load(path)
 	if err != nil {
 		return config.Config{}, nil, err
 	}
@@ -135,4 +135,13 @@ func inConfig(path string, err error) error {
 		return &config.Error{File: path, Key: ce.Key, Reason: ce.Err.Error()}
 	}
 	return err
+}
+
+// load reads the config file; with no file at the default path runletd
+// runs on its built-in defaults (those `runletd config default` prints).
+func load(path string) (config.Config, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && path == defaultConfigPath {
+		return config.Parse("built-in defaults", []byte(config.DefaultText))
+	}
+	return config.Load(path)
 }
