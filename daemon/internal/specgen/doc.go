@@ -12,6 +12,25 @@
 // request (a BIDIRECTIONAL mount of a private host mount) is
 // errdefs.ErrFailedPrecondition.
 //
-// Where runlet deliberately differs from containerd, the doc comment of the
-// function concerned says so.
+// Where runlet deliberately differs from containerd:
+//
+//   - A CRI mount whose host path does not exist is InvalidArgument, as
+//     kubelet expects; containerd creates a directory there.
+//   - Empty masked_paths and readonly_paths mean the default lists (kubelet
+//     always sends them; crictl does not), except in a user namespace, where
+//     kubelet's procMount Unmasked sends them empty; containerd masks
+//     nothing whenever they are empty.
+//   - A privileged sandbox mounts /sys read-write: runc makes a read-only
+//     sysfs read-only at the superblock its network namespace shares, which
+//     would leave the pod's privileged containers a read-only /sys.
+//   - Mount id mappings are only written when the runtime supports them
+//     (ContainerOptions.IDMappedMounts); containerd writes them always.
+//   - Sysctls are validated (namespaced ones only, not those of a host
+//     namespace); unknown capabilities, mount options outside a small
+//     allowlist and CDI devices are refused instead of passed on.
+//   - add_ambient_capabilities are honoured as the CRI describes.
+//   - A NODE namespace is left out of the spec rather than joined through
+//     the pause process (the same namespace).
+//   - Cgroups are named runlet-<id> (cgroupfs) or slice:runlet:<id>
+//     (systemd), see CgroupsPath.
 package specgen
