@@ -54,7 +54,9 @@
 // Setup runs ADD of the whole list; if a plugin fails or the plugin timeout
 // (DefaultPluginTimeout, or the caller's earlier deadline) expires, it runs
 // DEL before returning, so a failed Setup leaves no interface, IP lease or
-// port rule behind. A second Setup of an attached pod is refused.
+// port rule behind. A second Setup of an attached pod is refused. ADD and
+// DEL of one Network run one at a time: Debian 12's portmap fails when two
+// first pods create its shared iptables chains at once.
 //
 // Teardown runs DEL with the config and arguments libcni cached at ADD
 // (<cache dir>/results, /var/lib/cni by default), so it tears down what

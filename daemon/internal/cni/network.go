@@ -20,13 +20,14 @@ const DefaultInterfaceName = "eth0"
 
 // Network runs the CNI plugins of the first network config in a directory
 // for pods. Its fields never change after New; the config is re-read on
-// every call (see the package doc), so a Network needs no lock.
+// every call (see the package doc). ADD and DEL take turns (see acquire).
 type Network struct {
 	binDirs []string
 	confDir string
 	ifName  string
 	timeout time.Duration
 	cni     *libcni.CNIConfig
+	running chan struct{} // capacity 1, full while an ADD or DEL runs
 }
 
 // Option adjusts a Network made by New.
@@ -70,6 +71,7 @@ func New(binDirs []string, confDir string, opts ...Option) (*Network, error) {
 		ifName:  DefaultInterfaceName,
 		timeout: o.timeout,
 		cni:     libcni.NewCNIConfigWithCacheDir(binDirs, o.cacheDir, nil),
+		running: make(chan struct{}, 1),
 	}, nil
 }
 

@@ -43,6 +43,11 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (*Result, error) {
 	if err := checkPodNetNS(pod); err != nil {
 		return nil, err
 	}
+	release, err := n.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := n.checkNotAttached(pod.ID); err != nil {
 		return nil, err
 	}

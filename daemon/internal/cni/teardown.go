@@ -20,6 +20,11 @@ func (n *Network) Teardown(ctx context.Context, pod PodNetwork) error {
 	if err := bundle.ValidateID(pod.ID); err != nil {
 		return fmt.Errorf("cni: pod id: %w", err)
 	}
+	release, err := n.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	delCtx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	nsPath := liveNetNS(pod.NetNSPath)
