@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
@@ -121,10 +123,30 @@ func (f *fixture) assertNothingLeft(t *testing.T) {
 	if m := daemontest.MountsUnder(f.Dir); len(m) != 0 {
 		t.Errorf("mounts left: %v", m)
 	}
+	daemontest.WaitFor(t, 10*time.Second, "the pods' shims to exit", func() bool { return len(f.shims()) == 0 })
+}
+
+// shims lists the live shim processes started for this daemon (their
+// -address is its socket).
+func (f *fixture) shims() []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmd), "\x00-address\x00"+f.Sock+"\x00") && running(atoi(e.Name())) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -164,6 +164,9 @@ func TestInvalidPodNetworkIsInvalidArgument(t *testing.T) {
 		"protocol icmp":      func(p *PodNetwork) { p.PortMappings = []PortMapping{{Protocol: "icmp", ContainerPort: 1}} },
 		"container port 0":   func(p *PodNetwork) { p.PortMappings = []PortMapping{{ContainerPort: 0, HostPort: 80}} },
 		"host port too high": func(p *PodNetwork) { p.PortMappings = []PortMapping{{ContainerPort: 80, HostPort: 70000}} },
+		"host IP a name": func(p *PodNetwork) {
+			p.PortMappings = []PortMapping{{ContainerPort: 80, HostPort: 80, HostIP: "localhost"}}
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package cni
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -73,6 +74,9 @@ func (m PortMapping) validate() error {
 	}
 	if m.ContainerPort <= 0 || m.ContainerPort > 65535 || m.HostPort < 0 || m.HostPort > 65535 {
 		return fmt.Errorf("port mapping %d->%d out of range: %w", m.HostPort, m.ContainerPort, errdefs.ErrInvalidArgument)
+	}
+	if m.HostIP != "" && net.ParseIP(m.HostIP) == nil {
+		return fmt.Errorf("port mapping host IP %q: %w", m.HostIP, errdefs.ErrInvalidArgument)
 	}
 	return nil
 }

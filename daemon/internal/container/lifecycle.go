@@ -97,11 +97,40 @@ func (s *Service) signalAndWait(ctx context.Context, t task.TaskService, id stri
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	resp, err := t.Wait(wctx, &task.WaitRequest{Id: id})
+	if errdefs.IsNotFound(err) {
+		c, gerr := s.get(id)
+		return gerr == nil && c.State == Exited // its exit event deleted the task
+	}
 	if err != nil {
 		return false
 	}
 	s.Exited(id, int32(resp.GetExitStatus()), resp.GetExitedAt().AsTime().UnixNano())
+	s.deleteTask(ctx, id)
 	return true
+}
+
+// deleteTask deletes an exited container's task from its pod's shim, as
+// containerd's CRI does on the exit: the shim forgets it (and exits once
+// the pod has no task left); the exit stays in runletd's record.
+func (s *Service) deleteTask(ctx context.Context, id string) {
+	c, err := s.get(id)
+	if err != nil || c.State != Exited {
+		return
+	}
+	t, err := s.taskOf(&c)
+	if err != nil {
+		return
+	}
+	if _, err := t.Delete(ctx, &task.DeleteRequest{Id: id}); err != nil && !errdefs.IsNotFound(err) {
+		slog.Warn("delete the task of an exited container", "id", id, "error", err)
+	}
+}
+
+// TaskExited records an exit the pod's shim reported and deletes the
+// task, off the event's own call.
+func (s *Service) TaskExited(id string, code int32, at int64) {
+	s.Exited(id, code, at)
+	go s.deleteTask(context.Background(), id)
 }
 
 // markGone records a container whose shim is gone as exited, after the

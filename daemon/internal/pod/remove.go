@@ -22,6 +22,10 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	// The shim outlived Stop while container tasks were left; none is now.
+	if err := s.o.Shims.Shutdown(ctx, id); err != nil {
+		return err
+	}
 	sb, err := s.get(id)
 	if errdefs.IsNotFound(err) {
 		return nil

@@ -95,5 +95,5 @@ func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, en
 		pods.TaskExited(ctx, exit.GetContainerId())
 		return
 	}
-	ctrs.Exited(exit.GetContainerId(), int32(exit.GetExitStatus()), exit.GetExitedAt().AsTime().UnixNano())
+	ctrs.TaskExited(exit.GetContainerId(), int32(exit.GetExitStatus()), exit.GetExitedAt().AsTime().UnixNano())
 }
