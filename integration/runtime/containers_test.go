@@ -153,3 +153,25 @@ func TestALogPathEscapingThePodsLogDirectoryIsRefused(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestAnExitWhileRunletdIsDownIsSeenAfterTheRestart(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, ctr := f.run(t, "brief", "", "sleep 1; exit 4")
+	f.Proc.Kill()
+	time.Sleep(5 * time.Second) // the exit happens, its event finds nobody
+	f.Restart(t)
+	var st struct {
+		Status struct {
+			State    string `json:"state"`
+			ExitCode int    `json:"exitCode"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(f.MustCrictl(t, "inspect", ctr)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status.State != "CONTAINER_EXITED" || st.Status.ExitCode != 4 {
+		t.Fatalf("after the restart: %+v, want exited with 4", st.Status)
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}

@@ -68,6 +68,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	containersPtr.Store(ctrs)
 	pods.Store(svc)
 	svc.Recover(ctx)
+	ctrs.Recover(ctx)
 	d.shims = shims
 	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers}
 	return nil
