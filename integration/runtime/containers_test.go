@@ -175,3 +175,25 @@ func TestAnExitWhileRunletdIsDownIsSeenAfterTheRestart(t *testing.T) {
 	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
 }
+
+func TestExecSyncReturnsOutputAndExitCodeOnEveryHandler(t *testing.T) {
+	f := startWithBusybox(t)
+	for i, h := range f.handlers {
+		name := []string{"xrunc", "xcrun", "xctrd"}[i]
+		pod, ctr := f.run(t, name, h, "sleep 1000")
+		out := f.MustCrictl(t, "exec", "-s", ctr, "sh", "-c", "echo in-$(hostname); echo oops >&2")
+		if !strings.Contains(out, "in-"+name) || !strings.Contains(out, "oops") {
+			t.Fatalf("%s: exec -s output %q", h, out)
+		}
+		res, err := f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 10, "sh", "-c", "exit 3"))
+		if err != nil || res.ExitCode != 3 {
+			t.Fatalf("%s: ExecSync exit: %v, %v", h, res, err)
+		}
+		_, err = f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 1, "sleep", "30"))
+		if err == nil || !strings.Contains(err.Error(), "DeadlineExceeded") {
+			t.Fatalf("%s: ExecSync past its timeout: %v", h, err)
+		}
+		f.MustCrictl(t, "rmp", "-f", pod)
+	}
+	f.assertNothingLeft(t)
+}

@@ -9,3 +9,7 @@ func stopReq(id string) *runtimeapi.StopPodSandboxRequest {
 func removeReq(id string) *runtimeapi.RemovePodSandboxRequest {
 	return &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}
 }
+
+func execReq(id string, timeout int64, cmd ...string) *runtimeapi.ExecSyncRequest {
+	return &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: cmd, Timeout: timeout}
+}
