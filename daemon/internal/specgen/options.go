@@ -29,10 +29,13 @@ type SandboxOptions struct {
 	ID string // sandbox id, generated and validated by runletd
 	// Args is the pause program's command line (image Entrypoint+Cmd, or
 	// the built-in pause, e.g. ["/pause"]). Required.
-	Args       []string
-	ImageEnv   []string // from the pause image config
-	ImageName  string   // the pause image, for the podsandbox.image-name annotation
-	RootfsPath string   // relative to the bundle; "" means bundle.RootfsDir
+	Args     []string
+	ImageEnv []string // from the pause image config
+	// ImageUser is the pause image's user ("65535:65535" for
+	// registry.k8s.io/pause), used without run_as_user. Numeric only.
+	ImageUser  string
+	ImageName  string // the pause image, for the podsandbox.image-name annotation
+	RootfsPath string // relative to the bundle; "" means bundle.RootfsDir
 	// NetNSPath is the pod's network namespace (from CNI); "" lets the
 	// runtime create an empty one. Unused with NODE network.
 	NetNSPath string

@@ -49,7 +49,7 @@ func SandboxSpec(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) (*specs.Spe
 		// in the pod's privileged containers too. Unlike containerd.
 		writableSysfs(s.Mounts)
 	}
-	user, err := sandboxUser(sc)
+	user, err := sandboxUser(sc, o.ImageUser)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +115,10 @@ func withoutMount(mounts []specs.Mount, dst string) []specs.Mount {
 	return slices.DeleteFunc(slices.Clone(mounts), func(m specs.Mount) bool { return m.Destination == dst })
 }
 
-// sandboxUser is run_as_user[:run_as_group] (root by default) with the
-// sandbox's supplemental groups.
-func sandboxUser(sc *runtimeapi.LinuxSandboxSecurityContext) (specs.User, error) {
-	user, err := userString(&runtimeapi.LinuxContainerSecurityContext{RunAsUser: sc.GetRunAsUser(), RunAsGroup: sc.GetRunAsGroup()}, "")
+// sandboxUser is run_as_user[:run_as_group], else the image's user, else
+// root, with the sandbox's supplemental groups.
+func sandboxUser(sc *runtimeapi.LinuxSandboxSecurityContext, imageUser string) (specs.User, error) {
+	user, err := userString(&runtimeapi.LinuxContainerSecurityContext{RunAsUser: sc.GetRunAsUser(), RunAsGroup: sc.GetRunAsGroup()}, imageUser)
 	if err != nil {
 		return specs.User{}, err
 	}

@@ -144,3 +144,17 @@ func TestPrivilegedSandboxKeepsSysfsWritable(t *testing.T) {
 		}
 	}
 }
+
+func TestSandboxRunsAsThePauseImageUserUnlessRunAsUserIsSet(t *testing.T) {
+	s, err := SandboxSpec(testPod(), SandboxOptions{ID: "sb1", Args: []string{"/pause"}, ImageUser: "65535:65535"})
+	if err != nil || s.Process.User.UID != 65535 || s.Process.User.GID != 65535 {
+		t.Fatalf("user %+v, %v", s.Process.User, err)
+	}
+	sb := testPod()
+	sb.Linux.SecurityContext.RunAsUser = &runtimeapi.Int64Value{Value: 0}
+	if s, _ := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}, ImageUser: "65535:65535"}); s.Process.User.UID != 0 || s.Process.User.GID != 0 {
+		t.Fatalf("run_as_user 0: user %+v", s.Process.User)
+	}
+	_, err = SandboxSpec(testPod(), SandboxOptions{ID: "sb1", Args: []string{"/pause"}, ImageUser: "nobody"})
+	wantInvalid(t, err, "nobody")
+}
