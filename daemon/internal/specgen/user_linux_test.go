@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -144,4 +145,12 @@ func TestContainerUserErrors(t *testing.T) {
 	if !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("name without lookup: %v", err)
 	}
+}
+
+func TestLookupInRootfsRefusesAMalformedPasswd(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte(strings.Repeat("x", 1<<17)), 0o644)
+	_, _, _, err := LookupInRootfs(root)("0")
+	wantInvalid(t, err, "parse etc/passwd")
 }

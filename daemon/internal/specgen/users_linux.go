@@ -54,5 +54,13 @@ func readInRoot[T any](root, name string, parse func(io.Reader) ([]T, error)) ([
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s in rootfs %s is not a regular file: %w", name, root, errdefs.ErrInvalidArgument)
 	}
-	return parse(f)
+	entries, err := parse(io.LimitReader(f, maxUserDBSize))
+	if err != nil {
+		return nil, fmt.Errorf("parse %s in rootfs %s: %w: %w", name, root, err, errdefs.ErrInvalidArgument)
+	}
+	return entries, nil
 }
+
+// maxUserDBSize bounds how much of an image's /etc/passwd or /etc/group
+// is read: the image is untrusted.
+const maxUserDBSize = 16 << 20
