@@ -53,6 +53,14 @@ func listen(path string) (*net.UnixListener, error) {
 	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("socket directory: %w", err)
 	}
+	// Racing starts of one group take turns: between another start's bind
+	// and its listen, a connect is refused and the live socket would look
+	// stale. The lock is the directory's own, so no file is left behind.
+	unlock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		if isLive(path) {
@@ -85,4 +93,17 @@ func isLive(path string) bool {
 	}
 	c.Close()
 	return true
+}
+
+// lockDir takes an exclusive flock on a directory until unlock.
+func lockDir(dir string) (unlock func(), err error) {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock socket directory: %w", err)
+	}
+	if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("lock socket directory: %w", err)
+	}
+	return func() { syscall.Close(fd) }, nil
 }
