@@ -26,6 +26,9 @@ type runtimeRun struct {
 	// mappedUsers opens bundle directories to the uids of a user
 	// namespace.
 	mappedUsers bool
+	// prepareRootfs, when set, adjusts each new bundle's rootfs before
+	// its spec is built.
+	prepareRootfs func(rootfs string)
 }
 
 func newRuntimeRun(t *testing.T, binary string) *runtimeRun {
@@ -51,6 +54,9 @@ func (r *runtimeRun) bundleFor(build func(b *bundle.Bundle) *specs.Spec) *bundle
 	r.t.Helper()
 	b := bundletest.NewBundle(r.t, "true")
 	r.t.Cleanup(func() { r.cmd(context.Background(), "delete", "-f", b.ID).Run() })
+	if r.prepareRootfs != nil {
+		r.prepareRootfs(b.Rootfs())
+	}
 	if r.mappedUsers {
 		openToMappedUsers(r.t, b.Rootfs())
 		chownRootfs(r.t, b.Rootfs(), 100000, 200000)
