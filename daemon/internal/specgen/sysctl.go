@@ -48,6 +48,9 @@ func sandboxSysctls(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions, userns b
 
 func checkSysctl(name string, ns *runtimeapi.NamespaceOption) error {
 	const field = "linux.sysctls"
+	if !wellFormedSysctl(name) {
+		return invalidf(field, "%q is not a sysctl name", name)
+	}
 	n := normalizeSysctl(name)
 	switch {
 	case strings.HasPrefix(n, "net."):
@@ -85,4 +88,16 @@ func isIPCSysctl(n string) bool {
 		}
 	}
 	return false
+}
+
+// wellFormedSysctl refuses names the runtime would turn into odd paths
+// under /proc/sys: empty elements (which ".." and "//" produce), spaces
+// and control characters.
+func wellFormedSysctl(name string) bool {
+	for _, part := range strings.Split(strings.ReplaceAll(name, "/", "."), ".") {
+		if part == "" || strings.ContainsFunc(part, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return false
+		}
+	}
+	return true
 }

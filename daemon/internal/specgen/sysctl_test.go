@@ -45,6 +45,10 @@ func TestSysctlsOutsideThePodsNamespacesAreInvalid(t *testing.T) {
 		{"net.core.somaxconn", hostNet},
 		{"kernel.shmmax", hostIPC},
 		{"fs.mqueue.msg_max", hostIPC},
+		{"net.ipv4/../../../kernel/core_pattern", &runtimeapi.NamespaceOption{}},
+		{"net..ipv4.ip_forward", &runtimeapi.NamespaceOption{}},
+		{"net.ipv4.ip_forward.", &runtimeapi.NamespaceOption{}},
+		{"net.ipv4.ip forward", &runtimeapi.NamespaceOption{}},
 	} {
 		_, err := sandboxWithSysctls(map[string]string{tc.name: "1"}, tc.ns)
 		wantInvalid(t, err, "linux.sysctls")
