@@ -40,10 +40,10 @@ func serve(ctx context.Context, cfg Config, f *flags) error {
 	}
 	defer os.Remove(f.socket)
 	pub := events.New(os.Getenv("TTRPC_ADDRESS"), f.namespace)
-	defer closePublisher(pub)
 	env, shutdown := newEnv(cfg, f, pub)
 	svc, err := newService(ctx, cfg, env)
 	if err != nil {
+		closePublisher(pub)
 		return err
 	}
 	trim := &trimmer{}
@@ -60,6 +60,9 @@ func serve(ctx context.Context, cfg Config, f *flags) error {
 	case <-shutdown:
 	case <-ctx.Done():
 	}
+	// Queued events (the last /tasks/delete) leave before the connections
+	// close, so a daemon that sees the shim go has seen them all.
+	closePublisher(pub)
 	return shutdownServer(server)
 }
 

@@ -69,6 +69,12 @@ func runTask(t *testing.T, binary string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	t.Cleanup(func() { // on failure too: no task or shim outlives the test
+		bg := context.Background()
+		s.Task.Kill(bg, &task.KillRequest{Id: b.ID, Signal: 9, All: true})
+		s.Task.Delete(bg, &task.DeleteRequest{Id: b.ID})
+		s.Task.Shutdown(bg, &task.ShutdownRequest{Id: b.ID})
+	})
 	if _, err := s.Task.State(ctx, &task.StateRequest{Id: "no-such-task"}); !errdefs.IsNotFound(err) {
 		t.Fatalf("State of an unknown task: %v, want errdefs NotFound", err)
 	}
@@ -94,6 +100,10 @@ func runTask(t *testing.T, binary string) {
 		t.Fatal("the shim did not exit after Shutdown")
 	}
 	want := []string{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rec.list()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // containerd's shim may send its last event as it goes
+	}
 	if got := rec.list(); len(got) < len(want) || got[0] != want[0] || got[3] != want[3] {
 		t.Fatalf("events %v, want %v", got, want)
 	}

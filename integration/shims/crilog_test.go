@@ -68,6 +68,10 @@ func start(t *testing.T, script string) *harness {
 
 func (h *harness) stop() {
 	ctx := context.Background()
+	if s, err := shim.Connect(ctx, h.s.Reply); err == nil { // the test may have closed its connection
+		h.s.Close()
+		h.s = s
+	}
 	h.s.Task.Kill(ctx, &task.KillRequest{Id: h.b.ID, Signal: 9})
 	h.s.Task.Wait(ctx, &task.WaitRequest{Id: h.b.ID})
 	h.s.Task.Delete(ctx, &task.DeleteRequest{Id: h.b.ID})
