@@ -135,6 +135,12 @@ func containerMounts(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 	}
 	s.Mounts = append(keepDefaultMounts(s.Mounts, supplied), binds...)
 	s.Linux.RootfsPropagation = rootProp
+	if err := checkPaths("linux.security_context.masked_paths", sc.GetMaskedPaths()); err != nil {
+		return err
+	}
+	if err := checkPaths("linux.security_context.readonly_paths", sc.GetReadonlyPaths()); err != nil {
+		return err
+	}
 	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = maskedAndReadonlyPaths(sc, s.Linux, s.Linux.UIDMappings != nil)
 	if sc.GetPrivileged() {
 		writableSysfs(s.Mounts)

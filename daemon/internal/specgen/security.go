@@ -1,6 +1,7 @@
 package specgen
 
 import (
+	"path"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -50,6 +51,17 @@ func maskedAndReadonlyPaths(sc *runtimeapi.LinuxContainerSecurityContext, defaul
 		readonly = defaults.ReadonlyPaths
 	}
 	return slices.Clone(masked), slices.Clone(readonly)
+}
+
+// checkPaths refuses masked or read-only paths that are not absolute and
+// clean: the runtime resolves them inside the container.
+func checkPaths(field string, paths []string) error {
+	for _, p := range paths {
+		if !path.IsAbs(p) || path.Clean(p) != p {
+			return invalidf(field, "%q is not a clean absolute path", p)
+		}
+	}
+	return nil
 }
 
 // writableSysfs makes /sys and /sys/fs/cgroup read-write, for privileged

@@ -157,3 +157,13 @@ func TestSELinuxOptionsAreIgnored(t *testing.T) {
 		t.Fatalf("labels %q %q on a host without SELinux", s.Process.SelinuxLabel, s.Linux.MountLabel)
 	}
 }
+
+func TestMaskedAndReadonlyPathsMustBeCleanAndAbsolute(t *testing.T) {
+	for _, sc := range []*runtimeapi.LinuxContainerSecurityContext{
+		{MaskedPaths: []string{"proc/kcore"}},
+		{ReadonlyPaths: []string{"/proc/../etc"}},
+	} {
+		_, err := ContainerSpec(testContainer(sc), testPod(), testOptions())
+		wantInvalid(t, err, "_paths")
+	}
+}
