@@ -197,3 +197,33 @@ func TestExecSyncReturnsOutputAndExitCodeOnEveryHandler(t *testing.T) {
 	}
 	f.assertNothingLeft(t)
 }
+
+func TestUpdateResourcesAndReopenTheLogAfterRotation(t *testing.T) {
+	f := startWithBusybox(t)
+	for i, h := range f.handlers {
+		name := []string{"urunc", "ucrun", "uctrd"}[i]
+		pod, ctr := f.run(t, name, h, "i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.05; done")
+		f.MustCrictl(t, "update", "--memory", "67108864", ctr)
+		limit, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", f.cgroup, "runlet-"+ctr, "memory.limit_in_bytes"))
+		if err != nil || strings.TrimSpace(string(limit)) != "67108864" {
+			t.Fatalf("%s: memory limit after update: %q, %v", h, limit, err)
+		}
+		f.waitLogs(t, ctr, "tick-3")
+		var st struct {
+			Status struct {
+				LogPath string `json:"logPath"`
+			} `json:"status"`
+		}
+		json.Unmarshal([]byte(f.MustCrictl(t, "inspect", ctr)), &st)
+		if err := os.Rename(st.Status.LogPath, st.Status.LogPath+".1"); err != nil {
+			t.Fatal(err)
+		}
+		f.MustCrictl(t, "logs", "--reopen", ctr)
+		daemontest.WaitFor(t, 30*time.Second, "ticks in the new log", func() bool {
+			b, _ := os.ReadFile(st.Status.LogPath)
+			return strings.Contains(string(b), "stdout F tick-")
+		})
+		f.MustCrictl(t, "rmp", "-f", pod)
+	}
+	f.assertNothingLeft(t)
+}
