@@ -227,3 +227,38 @@ func TestUpdateResourcesAndReopenTheLogAfterRotation(t *testing.T) {
 	}
 	f.assertNothingLeft(t)
 }
+
+func TestStatsReportCPUAndMemoryOfRunningContainers(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, ctr := f.run(t, "busy", "", "x=; while :; do x=$x.; [ ${#x} -gt 100000 ] && x=; done")
+	var st struct {
+		Stats struct {
+			Cpu struct {
+				UsageCoreNanoSeconds struct {
+					Value string `json:"value"`
+				} `json:"usageCoreNanoSeconds"`
+			} `json:"cpu"`
+			Memory struct {
+				WorkingSetBytes struct {
+					Value string `json:"value"`
+				} `json:"workingSetBytes"`
+			} `json:"memory"`
+		} `json:"stats"`
+	}
+	daemontest.WaitFor(t, 30*time.Second, "CPU time to be counted", func() bool {
+		raw := f.MustCrictl(t, "stats", "-o", "json", ctr)
+		var list struct {
+			Stats []json.RawMessage `json:"stats"`
+		}
+		if json.Unmarshal([]byte(raw), &list) != nil || len(list.Stats) != 1 {
+			return false
+		}
+		json.Unmarshal(list.Stats[0], &st.Stats)
+		return st.Stats.Cpu.UsageCoreNanoSeconds.Value != "" && st.Stats.Cpu.UsageCoreNanoSeconds.Value != "0"
+	})
+	if v := st.Stats.Memory.WorkingSetBytes.Value; v == "" || v == "0" {
+		t.Fatalf("memory working set %q", v)
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
