@@ -262,3 +262,15 @@ func TestStatsReportCPUAndMemoryOfRunningContainers(t *testing.T) {
 	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
 }
+
+func TestPodStatsSumThePodsContainers(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, _ := f.run(t, "podstats", "", "x=; while :; do x=$x.; [ ${#x} -gt 100000 ] && x=; done")
+	daemontest.WaitFor(t, 30*time.Second, "pod stats with CPU time", func() bool {
+		out, err := f.Crictl(t, "statsp", "-o", "json", pod)
+		return err == nil && strings.Contains(out, `"usageCoreNanoSeconds"`) && strings.Contains(out, `"containers"`) && !strings.Contains(out, `"usageCoreNanoSeconds": {
+            "value": "0"`)
+	})
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
