@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
 	"github.com/runlet/runlet/integration/images/testimages"
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
@@ -271,6 +273,34 @@ func TestPodStatsSumThePodsContainers(t *testing.T) {
 		return err == nil && strings.Contains(out, `"usageCoreNanoSeconds"`) && strings.Contains(out, `"containers"`) && !strings.Contains(out, `"usageCoreNanoSeconds": {
             "value": "0"`)
 	})
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
+
+func TestContainerEventsStreamTheLifecycle(t *testing.T) {
+	f := startWithBusybox(t)
+	ctx := daemontest.Ctx(t)
+	stream, err := f.Runtime.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the subscription is in place
+	pod, ctr := f.run(t, "evented", "", "sleep 1000")
+	f.MustCrictl(t, "stop", "-t", "0", ctr)
+	f.MustCrictl(t, "rm", ctr)
+	want := []runtimeapi.ContainerEventType{
+		runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT,
+		runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT,
+	}
+	for i, w := range want {
+		ev, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if ev.GetContainerId() != ctr || ev.GetContainerEventType() != w {
+			t.Fatalf("event %d: %s for %s, want %s for %s", i, ev.GetContainerEventType(), ev.GetContainerId(), w, ctr)
+		}
+	}
 	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
 }

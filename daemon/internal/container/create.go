@@ -57,6 +57,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 		return "", err
 	}
 	s.keepIO(r.c.ID, r.io)
+	s.emit(r.c.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
 	return r.c.ID, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/bundle"
 	task "github.com/runlet/runlet/proto/task/v2"
@@ -56,13 +57,17 @@ func (s *Service) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("start container %q: %w", id, err)
 	}
-	return s.update(id, func(c *Container) bool {
+	err = s.update(id, func(c *Container) bool {
 		if !c.moveTo(Running) {
 			return false // it exited meanwhile
 		}
 		c.Pid, c.StartedAt = resp.GetPid(), now()
 		return true
 	})
+	if err == nil {
+		s.emit(id, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT)
+	}
+	return err
 }
 
 // Stop stops a container: its stop signal (the image's, else SIGTERM),
@@ -155,6 +160,7 @@ func (s *Service) handlerOf(c *Container) string {
 // Exited records a container's exit (from the shim's event, Wait, or a
 // dead shim's cleanup); the first record wins.
 func (s *Service) Exited(id string, code int32, at int64) {
+	moved := false
 	_ = s.update(id, func(c *Container) bool {
 		if !c.moveTo(Exited) {
 			return false
@@ -164,8 +170,12 @@ func (s *Service) Exited(id string, code int32, at int64) {
 		if code != 0 {
 			c.Reason = "Error"
 		}
+		moved = true
 		return true
 	})
+	if moved {
+		s.emit(id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
+	}
 }
 
 // Remove removes a container, killing it first; unknown is fine.
@@ -193,6 +203,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.o.Snapshots.Remove(ctx, id); err != nil {
 		return err
 	}
+	s.emit(id, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT)
 	return s.forget(&c)
 }
 

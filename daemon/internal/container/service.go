@@ -31,6 +31,8 @@ type Service struct {
 	o     Options
 	names *names.Registry
 
+	events hub
+
 	mu   sync.Mutex
 	ctrs map[string]*Container // guarded by mu; by id
 	io   map[string]closer     // guarded by mu; the daemon's side of stdio
