@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -310,15 +311,39 @@ func dropChains(t *testing.T, x iptTable, created []string) {
 	}
 	deleteJumpsTo(t, x, isCreated)
 	for _, c := range created {
-		if _, err := x.run("-F", c); err != nil {
+		if _, err := x.run("-F", c); err != nil && !chainGone(err) {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
 	for _, c := range created {
-		if _, err := x.run("-X", c); err != nil {
+		if err := x.deleteChain(c); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
+}
+
+// chainGone reports an iptables error about a chain that no longer exists:
+// portmap's DEL creates and deletes per-pod chains on its own.
+func chainGone(err error) bool {
+	return strings.Contains(err.Error(), "No chain/target/match by that name")
+}
+
+// deleteChain deletes a flushed chain. nf_tables may still count a jump
+// from a rule deleted a moment ago (its release is deferred in the kernel)
+// and answer EBUSY, so that is retried for a while.
+func (x iptTable) deleteChain(c string) error {
+	var err error
+	for range 50 {
+		_, err = x.run("-X", c)
+		if err == nil || chainGone(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "busy") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 // deleteJumpsTo removes, from chains that existed before, the rules that
