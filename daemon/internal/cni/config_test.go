@@ -40,7 +40,7 @@ func TestWithoutConfigPodsGetLoopbackOnlyAndNetworkIsReady(t *testing.T) {
 				t.Fatalf("Teardown: %v", err)
 			}
 			st := n.Status(context.Background())
-			if !st.Ready || st.Reason != ReasonLoopbackOnly {
+			if !st.Ready || st.Reason != ReasonLoopbackOnly || !strings.Contains(st.Message, "loopback only") {
 				t.Fatalf("Status = %+v, want ready with reason %s", st, ReasonLoopbackOnly)
 			}
 		})

@@ -38,8 +38,7 @@ func (n *Network) Status(ctx context.Context) Status {
 		return Status{Reason: ReasonConfigInvalid, Message: err.Error()}
 	}
 	if cfg == nil {
-		return Status{Ready: true, Reason: ReasonLoopbackOnly,
-			Message: fmt.Sprintf("no CNI config in %q: pods get loopback only", n.confDir)}
+		return Status{Ready: true, Reason: ReasonLoopbackOnly, Message: n.loopbackOnlyMessage()}
 	}
 	st := Status{Network: cfg.list.Name, ConfigFile: cfg.file}
 	if err := n.findPlugins(cfg); err != nil {
@@ -54,4 +53,11 @@ func (n *Network) Status(ctx context.Context) Status {
 	}
 	st.Ready = true
 	return st
+}
+
+func (n *Network) loopbackOnlyMessage() string {
+	if n.confDir == "" {
+		return "no CNI config dir configured: pods get loopback only"
+	}
+	return fmt.Sprintf("no CNI config (*.conf, *.conflist, *.json) in %s: pods get loopback only", n.confDir)
 }
