@@ -117,21 +117,29 @@ func TestRemovingAPodRemovesItsRunningContainers(t *testing.T) {
 
 func TestContainerOutputReachesItsLogWhileRunletdIsDown(t *testing.T) {
 	f := startWithBusybox(t)
-	pod, ctr := f.run(t, "steady", "", "i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i+1)); sleep 0.05; done; sleep 1000")
-	f.waitLogs(t, ctr, "line-1")
+	type running struct{ pod, ctr string }
+	var all []running
+	for i, h := range f.handlers {
+		name := []string{"steady", "steadyc", "steadyd"}[i]
+		pod, ctr := f.run(t, name, h, "i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i+1)); sleep 0.05; done; sleep 1000")
+		f.waitLogs(t, ctr, "line-1")
+		all = append(all, running{pod, ctr})
+	}
 	f.Proc.Kill()
-	time.Sleep(2 * time.Second) // the container keeps writing
+	time.Sleep(4 * time.Second) // the containers keep writing
 	f.Restart(t)
-	out := f.waitLogs(t, ctr, "line-59")
-	for i := 0; i < 60; i++ {
-		if !strings.Contains(out, "line-"+itoa(i)+"\n") {
-			t.Fatalf("line-%d lost while runletd was down:\n%s", i, out)
+	for i, r := range all {
+		out := f.waitLogs(t, r.ctr, "line-59")
+		for n := 0; n < 60; n++ {
+			if !strings.Contains(out, "line-"+itoa(n)+"\n") {
+				t.Fatalf("%s: line-%d lost while runletd was down:\n%s", f.handlers[i], n, out)
+			}
 		}
+		if st := f.MustCrictl(t, "ps", "--id", r.ctr); !strings.Contains(st, "Running") {
+			t.Fatalf("after the restart: %s", st)
+		}
+		f.MustCrictl(t, "rmp", "-f", r.pod)
 	}
-	if st := f.MustCrictl(t, "ps", "--id", ctr); !strings.Contains(st, "Running") {
-		t.Fatalf("after the restart: %s", st)
-	}
-	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
 }
 

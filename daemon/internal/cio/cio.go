@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -58,6 +59,23 @@ func New(ctx context.Context, o Options) (*IO, error) {
 	c := &IO{Stdin: set.Stdin, Stdout: set.Stdout, Stderr: set.Stderr, Terminal: o.Terminal, set: set}
 	if err := c.copyIntoLog(ctx, o.LogPath); err != nil {
 		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reattach resumes the daemon's side of a container's stdio after runletd
+// restarted: the FIFOs named before (names) are opened again and copied
+// into the log from where the file ends. With a shim that writes the log
+// there is nothing to resume.
+func Reattach(ctx context.Context, o Options, names [3]string) (*IO, error) {
+	c := &IO{Stdin: names[0], Stdout: names[1], Stderr: names[2], Terminal: o.Terminal}
+	if strings.HasPrefix(c.Stdout, CRILogScheme+"://") || c.Stdout == "" {
+		c.done = closedChan()
+		return c, nil
+	}
+	c.set = &fifo.Set{Dir: o.FIFODir, Stdin: c.Stdin, Stdout: c.Stdout, Stderr: c.Stderr, Terminal: o.Terminal}
+	if err := c.copyIntoLog(ctx, o.LogPath); err != nil {
 		return nil, err
 	}
 	return c, nil

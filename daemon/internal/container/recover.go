@@ -6,6 +6,8 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/runlet/runlet/daemon/internal/cio"
+
 	task "github.com/runlet/runlet/proto/task/v2"
 	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
@@ -30,6 +32,7 @@ func (s *Service) Recover(ctx context.Context) {
 }
 
 func (s *Service) recoverOne(ctx context.Context, c *Container) {
+	s.reattachIO(ctx, c)
 	t, err := s.taskOf(c)
 	if err != nil {
 		_ = s.markGone(ctx, c)
@@ -44,4 +47,16 @@ func (s *Service) recoverOne(ctx context.Context, c *Container) {
 	case st.GetStatus() == tasktypes.Status_STOPPED:
 		s.TaskExited(c.ID, int32(st.GetExitStatus()), st.GetExitedAt().AsTime().UnixNano())
 	}
+}
+
+// reattachIO resumes runletd's copy of a third-party shim's FIFOs into
+// the container's log, so output written while runletd was down (held in
+// the FIFOs) and after it reaches the log and the container never blocks.
+func (s *Service) reattachIO(ctx context.Context, c *Container) {
+	io, err := cio.Reattach(ctx, cio.Options{ID: c.ID, FIFODir: c.FIFODir, LogPath: c.LogPath, Terminal: c.Terminal}, c.Stdio)
+	if err != nil {
+		slog.Warn("reattach container stdio", "id", c.ID, "error", err)
+		return
+	}
+	s.keepIO(c.ID, io)
 }
