@@ -3,11 +3,14 @@ package runtimeclass
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/proto/types"
@@ -48,8 +51,28 @@ func (h *Handler) Info(ctx context.Context) (*types.RuntimeInfo, error) {
 const stdioSchemesAnnotation = "io.runlet.shim/stdio-schemes"
 
 // WritesCRILog reports whether the shim writes CRI logs itself (crilog://
-// stdio), asking its -info once. Any other shim gets FIFOs.
+// stdio). Any other shim gets FIFOs.
 func (h *Handler) WritesCRILog(ctx context.Context) bool {
+	h.learn(ctx)
+	return h.crilog
+}
+
+// Features are what a handler's runtime supports, as the CRI's Status
+// reports them per RuntimeClass.
+type Features struct {
+	RecursiveReadOnlyMounts bool
+	UserNamespaces          bool
+}
+
+// Features reports the handler's runtime features from the OCI features
+// its shim's -info carries (none when the shim or runtime reports none).
+func (h *Handler) Features(ctx context.Context) Features {
+	h.learn(ctx)
+	return h.features
+}
+
+// learn asks the shim's -info once and keeps what the daemon uses.
+func (h *Handler) learn(ctx context.Context) {
 	h.stdioOnce.Do(func() {
 		info, err := h.Info(ctx)
 		if err != nil {
@@ -58,6 +81,21 @@ func (h *Handler) WritesCRILog(ctx context.Context) bool {
 		for _, s := range strings.Split(info.GetAnnotations()[stdioSchemesAnnotation], ",") {
 			h.crilog = h.crilog || s == "crilog"
 		}
+		h.features = ociFeatures(info.GetFeatures().GetValue())
 	})
-	return h.crilog
+}
+
+// ociFeatures reads runtime-spec features JSON: "rro" among the mount
+// options, and user namespaces with id-mapped mounts.
+func ociFeatures(b []byte) Features {
+	var f features.Features
+	if len(b) == 0 || json.Unmarshal(b, &f) != nil {
+		return Features{}
+	}
+	out := Features{RecursiveReadOnlyMounts: slices.Contains(f.MountOptions, "rro")}
+	if l := f.Linux; l != nil && slices.Contains(l.Namespaces, "user") {
+		out.UserNamespaces = l.MountExtensions != nil && l.MountExtensions.IDMap != nil &&
+			l.MountExtensions.IDMap.Enabled != nil && *l.MountExtensions.IDMap.Enabled
+	}
+	return out
 }

@@ -44,3 +44,20 @@ func TestInfoOfAShimWithoutInfoFails(t *testing.T) {
 		t.Fatal("-info of containerd 1.6's shim succeeded")
 	}
 }
+
+func TestOCIFeaturesReadRecursiveReadOnlyAndIDMappedUserNamespaces(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want Features
+	}{
+		{`{"mountOptions":["ro","rro"],"linux":{"namespaces":["pid","user"]}}`, Features{RecursiveReadOnlyMounts: true}},
+		{`{"linux":{"namespaces":["user"],"mountExtensions":{"idmap":{"enabled":true}}}}`, Features{UserNamespaces: true}},
+		{`{"linux":{"namespaces":["pid"],"mountExtensions":{"idmap":{"enabled":true}}}}`, Features{}},
+		{``, Features{}},
+		{`not json`, Features{}},
+	} {
+		if got := ociFeatures([]byte(tc.json)); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.json, got, tc.want)
+		}
+	}
+}

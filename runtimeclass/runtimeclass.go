@@ -32,7 +32,8 @@ type Handler struct {
 	Options *anypb.Any
 
 	stdioOnce sync.Once
-	crilog    bool // set inside stdioOnce
+	crilog    bool     // set inside stdioOnce
+	features  Features // set inside stdioOnce
 }
 
 // Set is the configured handlers and the default one.

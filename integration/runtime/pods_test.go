@@ -147,3 +147,13 @@ func running(pid int) bool {
 	i := strings.LastIndexByte(string(stat), ')')
 	return i > 0 && len(stat) > i+2 && stat[i+2] != 'Z'
 }
+
+func TestStatusReportsReadinessAndEveryHandler(t *testing.T) {
+	f := start(t)
+	out := f.MustCrictl(t, "info", "-o", "json")
+	for _, want := range []string{`"RuntimeReady"`, `"NetworkReady"`, `"name": "crun"`, `"name": "runc"`, `"recursive_read_only_mounts": true`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("crictl info lacks %s:\n%s", want, out)
+		}
+	}
+}

@@ -19,9 +19,24 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 	}
 	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}}}
 	if s.runtime.Handlers != nil {
-		for _, name := range s.runtime.Handlers.Names() {
-			resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtime.RuntimeHandler{Name: name, Features: &runtime.RuntimeHandlerFeatures{}})
-		}
+		resp.RuntimeHandlers = s.handlerFeatures(ctx)
 	}
 	return resp, nil
+}
+
+// handlerFeatures lists every handler with its runtime's features, the
+// default one also under the empty name, as kubelet looks it up.
+func (s *Server) handlerFeatures(ctx context.Context) []*runtime.RuntimeHandler {
+	set := s.runtime.Handlers
+	var out []*runtime.RuntimeHandler
+	for _, name := range append([]string{""}, set.Names()...) {
+		h, err := set.Resolve(name)
+		if err != nil {
+			continue
+		}
+		f := h.Features(ctx)
+		out = append(out, &runtime.RuntimeHandler{Name: name, Features: &runtime.RuntimeHandlerFeatures{
+			RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts, UserNamespaces: f.UserNamespaces}})
+	}
+	return out
 }
