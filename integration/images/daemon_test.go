@@ -97,12 +97,16 @@ func TestRunletdServesAPrivateSocketAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestContainerMethodsNotBuiltYetAnswerUnimplemented(t *testing.T) {
+func TestEmptyRuntimeRequestsAreInvalidAndStreamingIsNotBuiltYet(t *testing.T) {
 	needRoot(t)
 	d := startDaemon(t, "")
-	_, err := d.Runtime.CreateContainer(ctxT(t), &runtime.CreateContainerRequest{})
+	_, err := d.Runtime.Exec(ctxT(t), &runtime.ExecRequest{})
 	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("CreateContainer: %v, want Unimplemented", err)
+		t.Fatalf("Exec: %v, want Unimplemented", err)
+	}
+	_, err = d.Runtime.CreateContainer(ctxT(t), &runtime.CreateContainerRequest{})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("CreateContainer without a config: %v, want InvalidArgument", err)
 	}
 	_, err = d.Runtime.RunPodSandbox(ctxT(t), &runtime.RunPodSandboxRequest{})
 	if status.Code(err) != codes.InvalidArgument {
