@@ -26,6 +26,7 @@ func TestPodGetsAnAddressFromTheCNINetworkAndLosesItOnStop(t *testing.T) {
 	subnet := "10.88." + fmt.Sprint(100+int(randomHex(1)[0])%100) + ".0/24"
 	dataDir := t.TempDir()
 	t.Cleanup(func() { exec.Command("ip", "link", "delete", bridge).Run() })
+	keepHostState(t, "/proc/sys/net/ipv4/ip_forward", "/var/lib/cni")
 	if err := os.MkdirAll(filepath.Join(f.Dir, "net.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +61,24 @@ func hostLease(t *testing.T, dataDir, ip string) bool {
 		return nil
 	})
 	return found
+}
+
+// keepHostState puts back what the bridge plugin and libcni change on the
+// host: the forwarding sysctl (isGateway turns it on) and libcni's cache
+// directory when the test made it.
+func keepHostState(t *testing.T, sysctl, cacheDir string) {
+	before, err := os.ReadFile(sysctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, statErr := os.Stat(cacheDir)
+	t.Cleanup(func() {
+		if err := os.WriteFile(sysctl, before, 0o644); err != nil {
+			t.Errorf("restore %s: %v", sysctl, err)
+		}
+		if os.IsNotExist(statErr) {
+			os.Remove(filepath.Join(cacheDir, "results"))
+			os.Remove(cacheDir)
+		}
+	})
 }

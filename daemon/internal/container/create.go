@@ -2,7 +2,6 @@ package container
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/daemon/internal/cio"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
@@ -158,14 +156,7 @@ func (r *create) bundle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := bundle.ClampOOMScoreAdj(spec); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	b, err := bundle.New(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.c.ID, raw)
+	b, err := specgen.NewBundle(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.c.ID, spec)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,12 @@ package pod
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/netns"
@@ -156,16 +154,7 @@ func (r *run) bundle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// containerd gives pause -998; root without CAP_SYS_RESOURCE cannot
-	// lower its score, and not every shim clamps it as runlet's do.
-	if err := bundle.ClampOOMScoreAdj(spec); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	b, err := bundle.New(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.sb.ID, raw)
+	b, err := specgen.NewBundle(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.sb.ID, spec)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/containerd/errdefs"
 
@@ -69,11 +70,6 @@ func (s *Service) releaseNetwork(ctx context.Context, sb *Sandbox) error {
 		return err
 	}
 	teardown := s.o.Network.Teardown(ctx, podNetwork(sb, cfg))
-	ns, err := netns.Load(sb.NetNS)
-	if err == nil {
-		err = ns.Remove(ctx)
-	} else if errdefs.IsNotFound(err) {
-		err = nil
-	}
-	return errors.Join(teardown, err)
+	// Remove by name also clears the empty file a crash mid-create leaves.
+	return errors.Join(teardown, netns.Remove(ctx, filepath.Dir(sb.NetNS), sb.ID))
 }
