@@ -66,7 +66,8 @@ bench: build ## benchmarks (not tests): shim latencies and memory side by side w
 		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2=$(CONTAINERD_SHIM)@runc) \
 		-shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
 		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2/crun=$(CONTAINERD_SHIM)@crun)
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m ./...
+	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench 'PodLifecycle|RunletdRSS' -benchtime 20x -timeout 30m ./integration/runtime/
+	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m $$($(GO) list ./... | grep -v /integration/runtime)
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go
 # under $(1). Import paths are relative to proto/ (e.g. "types/mount.proto"), as containerd's are.

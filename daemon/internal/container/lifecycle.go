@@ -2,11 +2,13 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -96,7 +98,10 @@ func (s *Service) Stop(ctx context.Context, id string, timeout time.Duration) er
 // signalAndWait signals the task and waits up to d for its exit event to
 // be recorded.
 func (s *Service) signalAndWait(ctx context.Context, t task.TaskService, id string, sig unix.Signal, d time.Duration) bool {
-	if _, err := t.Kill(ctx, &task.KillRequest{Id: id, Signal: uint32(sig), All: sig == unix.SIGKILL}); err != nil && !errdefs.IsNotFound(err) {
+	// SIGKILL of the init ends the container: the kernel kills the rest of
+	// its own pid namespace, and shims kill what shares one (runlet's and
+	// containerd's both do on the init's exit).
+	if _, err := t.Kill(ctx, &task.KillRequest{Id: id, Signal: uint32(sig)}); err != nil && !errdefs.IsNotFound(err) {
 		slog.Warn("signal container", "id", id, "signal", sig, "error", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, d)
@@ -109,8 +114,7 @@ func (s *Service) signalAndWait(ctx context.Context, t task.TaskService, id stri
 	if err != nil {
 		return false
 	}
-	s.Exited(id, int32(resp.GetExitStatus()), resp.GetExitedAt().AsTime().UnixNano())
-	s.deleteTask(ctx, id)
+	s.TaskExited(id, int32(resp.GetExitStatus()), resp.GetExitedAt().AsTime().UnixNano())
 	return true
 }
 
@@ -191,7 +195,10 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		return err
 	}
 	if t, err := s.taskOf(&c); err == nil {
-		if _, err := t.Delete(ctx, &task.DeleteRequest{Id: id}); err != nil && !errdefs.IsNotFound(err) {
+		_, err := t.Delete(ctx, &task.DeleteRequest{Id: id})
+		// NotFound: its exit deleted it; closed: the pod's shim is gone,
+		// and its tasks with it.
+		if err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, ttrpc.ErrClosed) {
 			return fmt.Errorf("delete container task %q: %w", id, err)
 		}
 	}

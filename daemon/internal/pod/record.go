@@ -42,6 +42,9 @@ type Sandbox struct {
 	Bundle    string         `json:"bundle"` // the pause task's bundle
 	Image     string         `json:"image"`
 	Shim      shimmgr.Record `json:"shim"`
+	// Stopped is set once Stop released the task, shim and network; a pod
+	// that is merely not ready (its pause or shim died) still needs it.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // CRIConfig decodes the stored CRI config.

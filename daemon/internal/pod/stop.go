@@ -15,7 +15,7 @@ import (
 // stays (NotReady) until Remove.
 func (s *Service) Stop(ctx context.Context, id string) error {
 	sb, err := s.get(id)
-	if errdefs.IsNotFound(err) {
+	if errdefs.IsNotFound(err) || (err == nil && sb.Stopped) {
 		return nil
 	}
 	if err != nil {
@@ -32,7 +32,7 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 	if err := s.releaseNetwork(ctx, &sb); err != nil {
 		return err
 	}
-	sb.State = NotReady
+	sb.State, sb.Stopped = NotReady, true
 	return s.save(&sb)
 }
 
