@@ -98,7 +98,7 @@ func (f *fixture) inspectp(t *testing.T, id string) (state string, info map[stri
 
 // removeCgroup removes the pods' cgroup parent in every hierarchy (runc
 // removes each pod's own cgroup, not the parent).
-func removeCgroup(t *testing.T, parent string) {
+func removeCgroup(t testing.TB, parent string) {
 	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
 	if st, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified", parent)); err == nil && st.IsDir() {
 		dirs = append(dirs, filepath.Join("/sys/fs/cgroup/unified", parent))
