@@ -61,11 +61,14 @@ func (s *Service) deleteInit(ctx context.Context, p *process) (*task.DeleteRespo
 	}
 	p.setState(deleted)
 	s.oom.remove(c.id)
-	s.release(c.id)
 	resp := deleteResponse(p)
+	// Published before the task leaves the map: a Shutdown racing with
+	// this Delete then still sees a task and keeps the shim (and its
+	// event publisher) up.
 	s.publish(TopicTaskDelete, &events.TaskDelete{
 		ContainerId: c.id, Id: c.id, Pid: resp.Pid, ExitStatus: resp.ExitStatus, ExitedAt: resp.ExitedAt,
 	})
+	s.release(c.id)
 	return resp, nil
 }
 

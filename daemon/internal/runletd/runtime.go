@@ -3,7 +3,9 @@ package runletd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
@@ -37,6 +39,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	shims, err := shimmgr.New(shimmgr.Config{
 		StateDir:      filepath.Join(d.cfg.State, "shims"),
 		DaemonAddress: d.cfg.Address,
+		ShimLog:       shimLog{d.log},
 		OnEvent: func(ctx context.Context, env *types.Envelope) {
 			onEvent(ctx, pods.Load(), containersPtr.Load(), env)
 		},
@@ -97,4 +100,12 @@ func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, en
 		return
 	}
 	ctrs.TaskExited(exit.GetContainerId(), int32(exit.GetExitStatus()), exit.GetExitedAt().AsTime().UnixNano())
+}
+
+// shimLog turns the lines shims log into runletd's debug log records.
+type shimLog struct{ log *slog.Logger }
+
+func (l shimLog) Write(p []byte) (int, error) {
+	l.log.Debug("shim", "line", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -3,6 +3,7 @@ package shimmgr
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sync"
 
@@ -28,6 +29,9 @@ type Config struct {
 	// OnShimExit is called once when a pod's shim goes away (it died, or
 	// shut down after its last task): the pod's tasks are then gone.
 	OnShimExit func(sandboxID string)
+	// ShimLog receives the lines shims write to their log FIFO; nil
+	// discards them.
+	ShimLog io.Writer
 }
 
 // Manager tracks the shim of each pod.
@@ -88,5 +92,6 @@ func (m *Manager) launchConfig(h *runtimeclass.Handler, id, bundle string) shim.
 		EventsAddress: m.events.Address,
 		Options:       h.Options,
 		MaxVersion:    3,
+		Log:           m.cfg.ShimLog,
 	}
 }

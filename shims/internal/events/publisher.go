@@ -41,7 +41,11 @@ type Publisher struct {
 	namespace string
 	queue     chan *types.Envelope
 	done      chan struct{}
-	closeOnce sync.Once
+
+	// closing guards sends against the close of queue: Publish holds it
+	// shared, Close exclusively.
+	closing sync.RWMutex
+	closed  bool // guarded by closing
 
 	mu     sync.Mutex
 	client *ttrpc.Client // guarded by mu
@@ -69,6 +73,11 @@ func (p *Publisher) Publish(ctx context.Context, topic string, event proto.Messa
 	if err != nil {
 		return err
 	}
+	p.closing.RLock()
+	defer p.closing.RUnlock()
+	if p.closed {
+		return fmt.Errorf("publish %s: the publisher is closed", topic)
+	}
 	select {
 	case p.queue <- env:
 		return nil
@@ -79,7 +88,12 @@ func (p *Publisher) Publish(ctx context.Context, topic string, event proto.Messa
 
 // Close sends what is queued (bounded by ctx) and releases the connection.
 func (p *Publisher) Close(ctx context.Context) {
-	p.closeOnce.Do(func() { close(p.queue) })
+	p.closing.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.closing.Unlock()
 	select {
 	case <-p.done:
 	case <-ctx.Done():

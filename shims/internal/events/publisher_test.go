@@ -115,3 +115,11 @@ func TestPublisherWithoutAddressDropsEvents(t *testing.T) {
 	}
 	closeWithin(t, p)
 }
+
+func TestPublishAfterCloseFailsInsteadOfPanicking(t *testing.T) {
+	p := New(filepath.Join(t.TempDir(), "none.sock"), "ns")
+	closeWithin(t, p)
+	if err := p.Publish(context.Background(), "/tasks/delete", &events.TaskDelete{}); err == nil {
+		t.Fatal("publish after close succeeded")
+	}
+}
