@@ -38,6 +38,11 @@ func TestPodLifecycleWithEveryHandlerThroughCrictl(t *testing.T) {
 		if out := f.MustCrictl(t, "pods", "-q"); strings.TrimSpace(out) != "" {
 			t.Fatalf("pods after rmp: %q", out)
 		}
+		sock := strings.TrimPrefix(info["shimAddress"].(string), "unix://")
+		daemontest.WaitFor(t, 10*time.Second, "the shim's socket to go", func() bool {
+			_, err := os.Stat(sock)
+			return os.IsNotExist(err)
+		})
 	}
 	f.assertNothingLeft(t)
 }
