@@ -13,7 +13,6 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/runlet/runlet/integration/images/testimages"
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
@@ -24,16 +23,8 @@ var phases = []string{"RunPodSandbox", "CreateContainer", "StartContainer", "Sto
 func benchDaemon(b *testing.B) *fixture {
 	b.Helper()
 	daemontest.NeedRoot(b)
-	dir := b.TempDir()
-	img, err := testimages.BusyboxImage("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := testimages.WriteOCIArchive(filepath.Join(dir, "busybox.tar"), busybox, img); err != nil {
-		b.Fatal(err)
-	}
 	root := daemontest.ShortTempDir(b)
-	extra := "[images]\nimport_dir = \"" + dir + "\"\n[network]\ncni_conf_dir = \"" + filepath.Join(root, "net.d") + "\"\n"
+	extra := "[images]\nimport_dir = \"" + busyboxImportDir(b) + "\"\n[network]\ncni_conf_dir = \"" + filepath.Join(root, "net.d") + "\"\n"
 	return &fixture{Daemon: daemontest.StartIn(b, root, extra), cgroup: "/runlet-bench-" + randomHex(4)}
 }
 

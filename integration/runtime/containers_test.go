@@ -21,6 +21,13 @@ const busybox = "docker.io/library/busybox:latest"
 func startWithBusybox(t *testing.T) *fixture {
 	t.Helper()
 	daemontest.NeedRoot(t)
+	return startExtra(t, "[images]\nimport_dir = \""+busyboxImportDir(t)+"\"\n")
+}
+
+// busyboxImportDir is a directory holding the busybox image as an OCI
+// archive, for runletd's import_dir.
+func busyboxImportDir(t testing.TB) string {
+	t.Helper()
 	dir := t.TempDir()
 	img, err := testimages.BusyboxImage("")
 	if err != nil {
@@ -29,7 +36,7 @@ func startWithBusybox(t *testing.T) *fixture {
 	if err := testimages.WriteOCIArchive(filepath.Join(dir, "busybox.tar"), busybox, img); err != nil {
 		t.Fatal(err)
 	}
-	return startExtra(t, "[images]\nimport_dir = \""+dir+"\"\n")
+	return dir
 }
 
 // containerConfig writes a container config running script for crictl.

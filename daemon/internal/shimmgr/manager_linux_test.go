@@ -115,9 +115,9 @@ func stop(t *testing.T, ctx context.Context, tk task.TaskService, id string) {
 	}
 }
 
-func TestOneShimServesEveryContainerOfAPod(t *testing.T) {
-	f := newFixture(t)
-	ctx := ctxFor(t)
+// startPod starts a pod's shim with its sandbox task running.
+func startPod(t *testing.T, ctx context.Context, f *fixture) (*runtimeclass.Handler, *Pod, *bundle.Bundle) {
+	t.Helper()
 	h, _ := f.set.Resolve("")
 	sb := podBundle(t, "")
 	pod, err := f.m.StartPod(ctx, h, sb.ID, sb.Path)
@@ -125,6 +125,13 @@ func TestOneShimServesEveryContainerOfAPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, ctx, pod.Task(), sb)
+	return h, pod, sb
+}
+
+func TestOneShimServesEveryContainerOfAPod(t *testing.T) {
+	f := newFixture(t)
+	ctx := ctxFor(t)
+	h, pod, sb := startPod(t, ctx, f)
 	app := podBundle(t, sb.ID)
 	run(t, ctx, pod.Task(), app)
 	c1, _ := pod.Task().Connect(ctx, &task.ConnectRequest{Id: sb.ID})
@@ -149,13 +156,7 @@ func TestOneShimServesEveryContainerOfAPod(t *testing.T) {
 func TestReconnectAfterARestartSeesTheRunningTask(t *testing.T) {
 	f := newFixture(t)
 	ctx := ctxFor(t)
-	h, _ := f.set.Resolve("")
-	sb := podBundle(t, "")
-	pod, err := f.m.StartPod(ctx, h, sb.ID, sb.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, pod.Task(), sb)
+	_, pod, sb := startPod(t, ctx, f)
 	rec := pod.Record()
 	st, _ := pod.Task().State(ctx, &task.StateRequest{Id: sb.ID})
 	// A new manager, as after runletd restarts, reconnects from the record.
@@ -177,13 +178,7 @@ func TestReconnectAfterARestartSeesTheRunningTask(t *testing.T) {
 func TestDeadShimIsReportedAndCleanedUp(t *testing.T) {
 	f := newFixture(t)
 	ctx := ctxFor(t)
-	h, _ := f.set.Resolve("")
-	sb := podBundle(t, "")
-	pod, err := f.m.StartPod(ctx, h, sb.ID, sb.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, pod.Task(), sb)
+	h, pod, sb := startPod(t, ctx, f)
 	c, _ := pod.Task().Connect(ctx, &task.ConnectRequest{Id: sb.ID})
 	shimProc, _ := os.FindProcess(int(c.GetShimPid()))
 	if err := shimProc.Kill(); err != nil {
