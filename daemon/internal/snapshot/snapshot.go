@@ -51,7 +51,21 @@ func New(root string, layers Layers) (*Snapshotter, error) {
 // Prepare creates the snapshot key over image and returns its rootfs mounts.
 // A key in use is errdefs.ErrAlreadyExists; a bad key InvalidArgument; an
 // unknown image NotFound. On error nothing is left.
-func (s *Snapshotter) Prepare(ctx context.Context, key, image string) (_ []*types.Mount, err error) {
+func (s *Snapshotter) Prepare(ctx context.Context, key, image string) ([]*types.Mount, error) {
+	return s.create(ctx, key, image, s.makeDirs)
+}
+
+// View creates the snapshot key as a read-only view of image (an image
+// volume, KEP 4639): an overlay of its layers with no upper directory, a
+// read-only bind of its only layer, or of an empty directory for an image
+// without layers. Errors are Prepare's; Remove releases it.
+func (s *Snapshotter) View(ctx context.Context, key, image string) ([]*types.Mount, error) {
+	return s.create(ctx, key, image, viewMounts)
+}
+
+// create makes the snapshot directory, holds the image's layers and
+// records the mounts mk describes; on error it leaves nothing.
+func (s *Snapshotter) create(ctx context.Context, key, image string, mk func(dir string, lowers []string) ([]*types.Mount, error)) (_ []*types.Mount, err error) {
 	if !keyRE.MatchString(key) {
 		return nil, fmt.Errorf("snapshot key %q: letters, digits, '_', '.', '-', at most 128: %w", key, errdefs.ErrInvalidArgument)
 	}
@@ -72,7 +86,7 @@ func (s *Snapshotter) Prepare(ctx context.Context, key, image string) (_ []*type
 	if err != nil {
 		return nil, err
 	}
-	mounts, err := s.makeDirs(dir, lowers)
+	mounts, err := mk(dir, lowers)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +122,28 @@ func (s *Snapshotter) makeDirs(dir string, lowers []string) ([]*types.Mount, err
 		"lowerdir=" + strings.Join(top, ":"),
 		"upperdir=" + upper,
 		"workdir=" + work,
+	}}}, nil
+}
+
+// viewMounts describes a read-only view of lowers (bottom first). An
+// overlay without an upper directory is read-only and needs two lower
+// directories at least.
+func viewMounts(dir string, lowers []string) ([]*types.Mount, error) {
+	switch len(lowers) {
+	case 0:
+		empty := filepath.Join(dir, "empty")
+		if err := os.Mkdir(empty, 0o755); err != nil {
+			return nil, err
+		}
+		return []*types.Mount{{Type: "bind", Source: empty, Options: []string{"rbind", "ro"}}}, nil
+	case 1:
+		return []*types.Mount{{Type: "bind", Source: lowers[0], Options: []string{"rbind", "ro"}}}, nil
+	}
+	top := slices.Clone(lowers)
+	slices.Reverse(top)
+	return []*types.Mount{{Type: "overlay", Source: "overlay", Options: []string{
+		"ro",
+		"lowerdir=" + strings.Join(top, ":"),
 	}}}, nil
 }
 

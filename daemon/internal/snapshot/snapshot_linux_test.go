@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
+	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/images"
 	"github.com/runlet/runlet/daemon/internal/store"
@@ -186,5 +188,76 @@ func TestPrepareRefusesBadKeysDuplicatesAndUnknownImages(t *testing.T) {
 	}
 	if _, err := snaps.Prepare(ctx, "c", "localhost/test/app:1"); !errdefs.IsAlreadyExists(err) {
 		t.Fatalf("duplicate key: %v", err)
+	}
+}
+
+func TestAViewIsTheImageReadOnlyAndKeepsItsLayers(t *testing.T) {
+	needRoot(t)
+	svc, snaps, root := setup(t)
+	ctx := context.Background()
+	mounts, err := snaps.View(ctx, "ctr1-iv0", "localhost/test/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	if err := bundle.MountAll(ctx, bundle.FromProto(mounts), target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bundle.UnmountAll(ctx, target) })
+	if b, err := os.ReadFile(filepath.Join(target, "dir/y")); err != nil || string(b) != "upper y" {
+		t.Fatalf("/dir/y = %q, %v", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(target, "a")); !os.IsNotExist(err) {
+		t.Fatal("/a is visible although the top layer deletes it")
+	}
+	if err := os.WriteFile(filepath.Join(target, "new"), nil, 0o644); !errors.Is(err, unix.EROFS) {
+		t.Fatalf("write into the view: %v, want EROFS", err)
+	}
+	if err := svc.Remove(ctx, "localhost/test/app:1"); err != nil {
+		t.Fatal(err)
+	}
+	layersDir := filepath.Join(root, "images", "layers", "sha256")
+	if entries, _ := os.ReadDir(layersDir); len(entries) != 2 {
+		t.Fatalf("%d layers after rmi, want 2 kept for the view", len(entries))
+	}
+	if err := bundle.UnmountAll(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := snaps.Remove(ctx, "ctr1-iv0"); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(layersDir); len(entries) != 0 {
+		t.Fatalf("%d layers after the view went, want 0", len(entries))
+	}
+}
+
+func TestAViewOfASingleLayerImageIsAReadOnlyBind(t *testing.T) {
+	needRoot(t)
+	svc, snaps, _ := setup(t)
+	ctx := context.Background()
+	img, err := mutate.AppendLayers(empty.Image, layer(t, entry{name: "only", content: "one"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Register(ctx, "localhost/test/one:1", img); err != nil {
+		t.Fatal(err)
+	}
+	mounts, err := snaps.View(ctx, "v1", "localhost/test/one:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mounts) != 1 || mounts[0].Type != "bind" {
+		t.Fatalf("mounts = %v", mounts)
+	}
+	target := t.TempDir()
+	if err := bundle.MountAll(ctx, bundle.FromProto(mounts), target); err != nil {
+		t.Fatal(err)
+	}
+	defer bundle.UnmountAll(ctx, target)
+	if b, err := os.ReadFile(filepath.Join(target, "only")); err != nil || string(b) != "one" {
+		t.Fatalf("/only = %q, %v", b, err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "only"), nil, 0o644); !errors.Is(err, unix.EROFS) {
+		t.Fatalf("write into the view: %v, want EROFS", err)
 	}
 }
