@@ -30,6 +30,10 @@ type create struct {
 	mounts []*types.Mount
 	io     *cio.IO
 	undo   []func(context.Context)
+	// imageMounts are the host paths of the CRI image mounts, by mount;
+	// extraMounts bind the image's declared volumes.
+	imageMounts map[*runtimeapi.Mount]string
+	extraMounts []*runtimeapi.Mount
 }
 
 // Create creates a container in a ready pod and returns its id.
@@ -45,7 +49,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 			}
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.reserve, r.resolveImage, r.rootfs, r.stdio, r.bundle, r.task} {
+	for _, step := range []func(context.Context) error{r.reserve, r.resolveImage, r.rootfs, r.imageVolumes, r.declaredVolumes, r.stdio, r.bundle, r.task} {
 		if err := step(ctx); err != nil {
 			return "", err
 		}
@@ -151,7 +155,7 @@ func (r *create) bundle(ctx context.Context) error {
 		ID: r.c.ID, SandboxID: r.sb.ID, SandboxPid: r.sb.Pid, Image: r.image, ImageName: r.c.Image,
 		HostsPath: filepath.Join(r.sb.Dir, "hosts"), ResolvPath: filepath.Join(r.sb.Dir, "resolv.conf"),
 		HostnamePath: filepath.Join(r.sb.Dir, "hostname"), ShmPath: shmPath(r.sb.Dir, r.sbCfg),
-		UserLookup: r.userLookup(),
+		UserLookup: r.userLookup(), ImageMount: r.imageMount, ExtraMounts: r.extraMounts,
 	})
 	if err != nil {
 		return err

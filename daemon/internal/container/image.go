@@ -59,24 +59,35 @@ func (r *create) resolveImage(ctx context.Context) error {
 // userLookup resolves user names in the container's own rootfs, mounted
 // read-only in a scratch directory for the lookup only.
 func (r *create) userLookup() specgen.UserLookup {
-	return func(user string) (uint32, uint32, []uint32, error) {
-		if err := os.MkdirAll(r.s.dir("fifo"), 0o700); err != nil {
-			return 0, 0, nil, err
-		}
-		dir, err := os.MkdirTemp(r.s.dir("fifo"), "lookup-")
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		defer os.Remove(dir)
+	return func(user string) (uid, gid uint32, groups []uint32, err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := bundle.MountAll(ctx, bundle.FromProto(r.mounts), dir); err != nil {
-			return 0, 0, nil, fmt.Errorf("mount the rootfs to look up %q: %w", user, err)
-		}
-		defer bundle.UnmountAll(ctx, dir)
-		_ = unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
-		return specgen.LookupInRootfs(dir)(user)
+		err = r.withRootfs(ctx, func(dir string) error {
+			var lerr error
+			uid, gid, groups, lerr = specgen.LookupInRootfs(dir)(user)
+			return lerr
+		})
+		return uid, gid, groups, err
 	}
+}
+
+// withRootfs runs f with the container's rootfs mounted read-only in a
+// scratch directory (before its task exists: nothing else mounts it).
+func (r *create) withRootfs(ctx context.Context, f func(dir string) error) error {
+	if err := os.MkdirAll(r.s.dir("fifo"), 0o700); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(r.s.dir("fifo"), "rootfs-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(dir)
+	if err := bundle.MountAll(ctx, bundle.FromProto(r.mounts), dir); err != nil {
+		return fmt.Errorf("mount the rootfs: %w", err)
+	}
+	defer bundle.UnmountAll(context.WithoutCancel(ctx), dir)
+	_ = unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	return f(dir)
 }
 
 func sortedKeys(m map[string]struct{}) []string {

@@ -207,6 +207,12 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := b.Delete(ctx); err != nil {
 		return err
 	}
+	if err := s.releaseImageVolumes(ctx, &c); err != nil {
+		return err
+	}
+	if err := s.removeVolumes(id); err != nil {
+		return err
+	}
 	if err := s.o.Snapshots.Remove(ctx, id); err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ type Container struct {
 	FIFODir    string    `json:"fifo_dir"`
 	Stdio      [3]string `json:"stdio"` // stdin, stdout, stderr as given to the shim
 	Terminal   bool      `json:"terminal,omitempty"`
+	// ImageVolumes are the CRI image mounts prepared for it, released
+	// at removal.
+	ImageVolumes []ImageVolume `json:"image_volumes,omitempty"`
 }
 
 func (c *Container) config() (*runtimeapi.ContainerConfig, error) {

@@ -16,8 +16,9 @@ import (
 // date after runletd restarts (their pods' shims are reconnected first):
 // an exit that happened while runletd was down, and whose event was lost,
 // is read from the shim; a container whose shim is gone is cleaned up and
-// recorded as killed.
+// recorded as killed. What a create cut short by a crash left is removed.
 func (s *Service) Recover(ctx context.Context) {
+	s.sweep(ctx)
 	s.mu.Lock()
 	var live []Container
 	for _, c := range s.ctrs {

@@ -18,7 +18,8 @@ import (
 
 // Options are what a Service works with.
 type Options struct {
-	State     string // runletd's volatile directory: bundles/, fifo/
+	State     string // runletd's volatile directory: bundles/, fifo/, image-volumes/
+	Root      string // runletd's persistent directory: containers/<id>/volumes/
 	DB        *store.DB
 	Pods      *pod.Service
 	Shims     *shimmgr.Manager

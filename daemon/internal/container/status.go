@@ -25,12 +25,13 @@ func (s *Service) Status(id string, verbose bool) (*runtimeapi.ContainerStatus, 
 	if err != nil {
 		return nil, nil, err
 	}
+	image, imageRef := s.imageOf(&c, cfg.GetImage())
 	st := &runtimeapi.ContainerStatus{
 		Id: c.ID, Metadata: cfg.GetMetadata(), State: criStates[c.State],
 		CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, ExitCode: c.ExitCode,
-		Image: &runtimeapi.ImageSpec{Image: c.Image}, ImageRef: c.ImageRef, ImageId: c.ImageID,
+		Image: image, ImageRef: imageRef, ImageId: c.ImageID,
 		Reason: c.Reason, Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
-		Mounts: cfg.GetMounts(), LogPath: c.LogPath,
+		Mounts: c.withImageRefs(cfg.GetMounts()), LogPath: c.LogPath,
 	}
 	if !verbose {
 		return st, nil, nil
@@ -40,6 +41,28 @@ func (s *Service) Status(id string, verbose bool) (*runtimeapi.ContainerStatus, 
 		return nil, nil, err
 	}
 	return st, map[string]string{"info": string(info)}, nil
+}
+
+// imageOf is a container's image as ContainerStatus reports it, like
+// containerd: the image's first tag as the name (else the name it was
+// created with) and its first repo digest as image_ref (else its id),
+// read from the store now, so a later tag or pull by digest shows.
+func (s *Service) imageOf(c *Container, asked *runtimeapi.ImageSpec) (*runtimeapi.ImageSpec, string) {
+	spec := &runtimeapi.ImageSpec{Image: c.Image, Annotations: asked.GetAnnotations(),
+		UserSpecifiedImage: asked.GetUserSpecifiedImage(), RuntimeHandler: asked.GetRuntimeHandler()}
+	ref := c.ImageRef
+	if s.o.Images == nil || c.ImageID == "" {
+		return spec, ref
+	}
+	if img, err := s.o.Images.Get(c.ImageID); err == nil {
+		if len(img.RepoTags) > 0 {
+			spec.Image = img.RepoTags[0]
+		}
+		if len(img.RepoDigests) > 0 {
+			ref = img.RepoDigests[0]
+		}
+	}
+	return spec, ref
 }
 
 // List returns the containers matching f (nil matches all), newest first.
@@ -58,8 +81,10 @@ func (s *Service) List(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
 		if err != nil {
 			continue
 		}
+		// image_ref is the image's id here, as containerd reports it:
+		// kubelet's image GC matches it against ListImages' ids.
 		e := &runtimeapi.Container{Id: c.ID, PodSandboxId: c.SandboxID, Metadata: cfg.GetMetadata(),
-			Image: &runtimeapi.ImageSpec{Image: c.Image}, ImageRef: c.ImageRef, ImageId: c.ImageID,
+			Image: &runtimeapi.ImageSpec{Image: c.Image}, ImageRef: c.ImageID, ImageId: c.ImageID,
 			State: criStates[c.State], CreatedAt: c.CreatedAt, Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations()}
 		if matches(e, f) {
 			out = append(out, e)

@@ -61,7 +61,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		return err
 	}
 	ctrs, err := container.New(container.Options{
-		State: d.cfg.State, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
+		State: d.cfg.State, Root: d.cfg.Root, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
 	})
 	if err != nil {
 		shims.Close(ctx)

@@ -163,6 +163,21 @@ func (s *Snapshotter) Mounts(key string) ([]*types.Mount, error) {
 	return mounts, json.Unmarshal(data, &mounts)
 }
 
+// Keys lists the snapshots' keys.
+func (s *Snapshotter) Keys() ([]string, error) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range entries {
+		if e.IsDir() && keyRE.MatchString(e.Name()) {
+			keys = append(keys, e.Name())
+		}
+	}
+	return keys, nil
+}
+
 // Remove deletes the snapshot (its rootfs must be unmounted by then) and
 // lets the image service free layers nothing else uses. Removing an absent
 // snapshot is not an error.

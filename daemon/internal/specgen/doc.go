@@ -8,7 +8,8 @@
 // namespaces, a host path that does not exist, ...) is
 // errdefs.ErrInvalidArgument with a message naming the CRI field; a feature
 // this host or runtime lacks (AppArmor, recursive read-only mounts, image
-// volumes) is errdefs.ErrNotImplemented; a host that is not set up for a
+// volumes without a ContainerOptions.ImageMount) is
+// errdefs.ErrNotImplemented; a host that is not set up for a
 // request (a BIDIRECTIONAL mount of a private host mount) is
 // errdefs.ErrFailedPrecondition.
 //

@@ -89,8 +89,9 @@ type ContainerOptions struct {
 	// of the same destination win.
 	ExtraMounts []*runtimeapi.Mount
 	// ImageMount resolves a CRI mount with the image field (image volume
-	// source, KEP 4639) to a host directory. TODO: runletd's image service
-	// provides it; nil makes such mounts errdefs.ErrNotImplemented.
+	// source, KEP 4639) to the host path runletd mounted the image's
+	// read-only view at (its image_sub_path included); nil makes such
+	// mounts errdefs.ErrNotImplemented.
 	ImageMount func(m *runtimeapi.Mount) (hostPath string, err error)
 	// RecursiveReadOnly says the runtime supports "rro" mounts.
 	RecursiveReadOnly bool
