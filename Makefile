@@ -23,8 +23,13 @@ deps: ## install the system packages the tests drive (Debian, as root)
 		runc crun busybox-static containernetworking-plugins containerd \
 		protobuf-compiler criu iproute2 iptables util-linux procps
 	$(GO) mod download
+	@# critest's default test image needs Debian's dynamically linked busybox
+	@# (integration/critest/critestimages); it conflicts with busybox-static, so
+	@# it is unpacked into .tools rather than installed.
+	rm -rf $(TOOLS)/busybox-dynamic && mkdir -p $(TOOLS)/busybox-dynamic
+	cd $(TOOLS)/busybox-dynamic && apt-get download busybox && dpkg-deb -x busybox_*.deb . && rm -f busybox_*.deb
 
-tools: ## build the code generators and test tools into .tools/
+tools: $(TOOLS)/critest ## build the code generators and test tools into .tools/
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	GOBIN=$(TOOLS) $(GO) install github.com/containerd/ttrpc/cmd/protoc-gen-go-ttrpc@v1.2.10
@@ -45,6 +50,14 @@ demo: build $(TOOLS)/crictl ## runletd on its built-in defaults, a pod with a bu
 demo-shims: build ## run a busybox container straight through each of our shims (root)
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-crun -- sh -c 'echo "hello from runlet-shim-crun (crun), pid $$$$ in $$(hostname)"'
+
+# critest is a test binary: built in a scratch module (DESIGN.md 5); skipped when present.
+$(TOOLS)/critest:
+	@mkdir -p $(TOOLS)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	$(GO) mod init critest-build && \
+	$(GO) get -t sigs.k8s.io/cri-tools/cmd/critest@v1.37.0 && \
+	$(GO) test -c sigs.k8s.io/cri-tools/cmd/critest -o $(TOOLS)/critest
 
 $(TOOLS)/crictl:
 	@mkdir -p $(TOOLS)
