@@ -24,8 +24,13 @@
 //   - A privileged sandbox mounts /sys read-write: runc makes a read-only
 //     sysfs read-only at the superblock its network namespace shares, which
 //     would leave the pod's privileged containers a read-only /sys.
-//   - Mount id mappings are only written when the runtime supports them
-//     (ContainerOptions.IDMappedMounts); containerd writes them always.
+//   - Mount id mappings are only written when they will be honoured
+//     (ContainerOptions.IDMappedMounts: runletd stages id-mapped mounts
+//     itself, see daemon/internal/idmap); containerd writes them always.
+//     The pod's /dev/shm is mapped too, and the pause container joins a
+//     user namespace runletd made (SandboxOptions.UsernsPath).
+//   - User namespace mappings must map container root and must not
+//     overlap.
 //   - Sysctls are validated (namespaced ones only, not those of a host
 //     namespace); unknown capabilities, mount options outside a small
 //     allowlist and CDI devices are refused instead of passed on.

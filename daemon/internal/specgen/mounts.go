@@ -54,14 +54,15 @@ func sandboxFileMounts(o ContainerOptions, sc *runtimeapi.LinuxContainerSecurity
 			out = append(out, &runtimeapi.Mount{ContainerPath: f.dst, HostPath: f.src, Readonly: ro, UidMappings: uids, GidMappings: gids})
 		}
 	}
-	shm := o.ShmPath
 	if sc.GetNamespaceOptions().GetIpc() == runtimeapi.NamespaceMode_NODE {
-		shm = devShm
-	}
-	if exists(shm) {
-		// No id mapping: tmpfs idmapped mounts need Linux 6.3, and a
-		// fresh tmpfs needs none (containerd does the same).
-		out = append(out, &runtimeapi.Mount{ContainerPath: devShm, HostPath: shm})
+		if exists(devShm) {
+			out = append(out, &runtimeapi.Mount{ContainerPath: devShm, HostPath: devShm})
+		}
+	} else if exists(o.ShmPath) {
+		// Mapped too (tmpfs takes id-mapped mounts from Linux 6.3): runc
+		// 1.1 reaches an unmapped source only through runletd's private
+		// state directory, which the mapped root cannot.
+		out = append(out, &runtimeapi.Mount{ContainerPath: devShm, HostPath: o.ShmPath, UidMappings: uids, GidMappings: gids})
 	}
 	return out
 }

@@ -151,8 +151,12 @@ func TestUserNamespaceSandboxFilesAreIDMapped(t *testing.T) {
 	if m, _ := mountAt(s, "/etc/hosts"); len(m.UIDMappings) != 1 || m.UIDMappings[0].HostID != 100000 || m.GIDMappings[0].HostID != 200000 {
 		t.Errorf("/etc/hosts mappings %+v %+v", m.UIDMappings, m.GIDMappings)
 	}
-	if m, _ := mountAt(s, "/dev/shm"); len(m.UIDMappings) != 0 {
-		t.Errorf("/dev/shm mapped %+v (tmpfs idmap needs 6.3; containerd maps none)", m.UIDMappings)
+	if m, _ := mountAt(s, "/dev/shm"); len(m.UIDMappings) != 1 {
+		t.Errorf("the pod's /dev/shm mappings %+v, want the pod's (runletd stages it id-mapped)", m.UIDMappings)
+	}
+	sc.NamespaceOptions.Ipc = runtimeapi.NamespaceMode_NODE
+	if m, _ := mountAt(mustContainerSpec(t, testContainer(sc), sb, o), "/dev/shm"); m.Source != "/dev/shm" || len(m.UIDMappings) != 0 {
+		t.Errorf("IPC NODE: /dev/shm %s mapped %+v, want the host's unmapped", m.Source, m.UIDMappings)
 	}
 }
 

@@ -2,6 +2,7 @@ package specgen
 
 import (
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -14,9 +15,10 @@ func nsPath(pid uint32, kind string) string {
 // sandboxNamespaces: a new mount namespace always; pid, ipc and network
 // new unless NODE (network NODE also keeps the host's UTS namespace, as
 // containerd does); the network namespace is netnsPath, or a fresh one the
-// runtime creates when netnsPath is ""; a new user namespace with the pod's
-// mappings for userns mode POD.
-func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath string) ([]specs.LinuxNamespace, error) {
+// runtime creates when netnsPath is ""; for userns mode POD the user
+// namespace at usernsPath (made with the pod's mappings), or a new one the
+// runtime creates when usernsPath is "".
+func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath, usernsPath string) ([]specs.LinuxNamespace, error) {
 	for _, f := range []struct {
 		name string
 		mode runtimeapi.NamespaceMode
@@ -38,7 +40,7 @@ func sandboxNamespaces(ns *runtimeapi.NamespaceOption, netnsPath string) ([]spec
 		out = append(out, specs.LinuxNamespace{Type: specs.IPCNamespace})
 	}
 	if usernsMode(ns) == runtimeapi.NamespaceMode_POD {
-		out = append(out, specs.LinuxNamespace{Type: specs.UserNamespace})
+		out = append(out, specs.LinuxNamespace{Type: specs.UserNamespace, Path: usernsPath})
 	}
 	return out, nil
 }
@@ -109,8 +111,15 @@ func usernsMode(ns *runtimeapi.NamespaceOption) runtimeapi.NamespaceMode {
 	return ns.GetUsernsOptions().GetMode()
 }
 
+// UserNamespaceMappings are a pod's user namespace mappings, checked as
+// its spec's are: none for userns mode NODE (or no userns options).
+func UserNamespaceMappings(ns *runtimeapi.NamespaceOption) (uids, gids []specs.LinuxIDMapping, err error) {
+	return idMappings(ns)
+}
+
 // idMappings checks and converts the user namespace's mappings. Mode POD
-// needs both uid and gid mappings; NODE must have none.
+// needs both uid and gid mappings, each mapping container root, with no
+// two ranges overlapping on either side; NODE must have none.
 func idMappings(ns *runtimeapi.NamespaceOption) (uids, gids []specs.LinuxIDMapping, err error) {
 	const field = "linux.security_context.namespace_options.userns_options"
 	opts := ns.GetUsernsOptions()
@@ -135,6 +144,28 @@ func idMappings(ns *runtimeapi.NamespaceOption) (uids, gids []specs.LinuxIDMappi
 }
 
 func convertMappings(field string, in []*runtimeapi.IDMapping) ([]specs.LinuxIDMapping, error) {
+	out, err := convertEach(field, in)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if !slices.ContainsFunc(out, func(m specs.LinuxIDMapping) bool { return m.ContainerID == 0 }) {
+		return nil, invalidf(field, "container id 0 (root) is not mapped")
+	}
+	for i, a := range out {
+		for _, b := range out[i+1:] {
+			if overlap(a.ContainerID, b.ContainerID, a.Size, b.Size) || overlap(a.HostID, b.HostID, a.Size, b.Size) {
+				return nil, invalidf(field, "mappings %v and %v overlap", a, b)
+			}
+		}
+	}
+	return out, nil
+}
+
+func overlap(a, b, sizeA, sizeB uint32) bool {
+	return uint64(a) < uint64(b)+uint64(sizeB) && uint64(b) < uint64(a)+uint64(sizeA)
+}
+
+func convertEach(field string, in []*runtimeapi.IDMapping) ([]specs.LinuxIDMapping, error) {
 	var out []specs.LinuxIDMapping
 	for i, m := range in {
 		if m.GetLength() == 0 {

@@ -121,11 +121,20 @@ func TestUserNamespaceErrors(t *testing.T) {
 	noGids.Gids = nil
 	zero := usernsPod()
 	zero.Uids[0].Length = 0
+	noRoot := usernsPod()
+	noRoot.Uids[0].ContainerId = 1
+	overlapping := usernsPod()
+	overlapping.Uids = append(overlapping.Uids, &runtimeapi.IDMapping{ContainerId: 0, HostId: 300000, Length: 65536})
+	sharedHost := usernsPod()
+	sharedHost.Gids = append(sharedHost.Gids, &runtimeapi.IDMapping{ContainerId: 70000, HostId: 200000, Length: 1})
 	for name, userns := range map[string]*runtimeapi.UserNamespace{
-		"pod without gids": noGids,
-		"zero length":      zero,
-		"node with maps":   {Mode: runtimeapi.NamespaceMode_NODE, Uids: usernsPod().Uids},
-		"container mode":   {Mode: runtimeapi.NamespaceMode_CONTAINER},
+		"pod without gids":      noGids,
+		"zero length":           zero,
+		"root not mapped":       noRoot,
+		"container ids overlap": overlapping,
+		"host ids overlap":      sharedHost,
+		"node with maps":        {Mode: runtimeapi.NamespaceMode_NODE, Uids: usernsPod().Uids},
+		"container mode":        {Mode: runtimeapi.NamespaceMode_CONTAINER},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sb := testPod()
@@ -174,4 +183,32 @@ func TestSandboxNamespacesFollowNamespaceOptions(t *testing.T) {
 	sb.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET}
 	_, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}})
 	wantInvalid(t, err, "namespace_options.pid")
+}
+
+// runletd makes the pod's user namespace itself (so it can id-map the
+// pause's rootfs first) and has the pause container join it.
+func TestSandboxJoinsTheUserNamespaceRunletdMadeAndMapsItsFiles(t *testing.T) {
+	sb := testPod()
+	sb.Linux.SecurityContext.NamespaceOptions.UsernsOptions = usernsPod()
+	s, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}, UsernsPath: "/proc/77/ns/user",
+		IDMappedMounts: true, ResolvPath: "/run/r/resolv.conf", ShmPath: "/run/r/shm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns, ok := namespaceOf(s, specs.UserNamespace); !ok || ns.Path != "/proc/77/ns/user" || len(s.Linux.UIDMappings) != 1 {
+		t.Fatalf("user namespace %+v %v, mappings %+v", ns, ok, s.Linux.UIDMappings)
+	}
+	for _, dst := range []string{"/etc/resolv.conf", "/dev/shm"} {
+		if m, _ := mountAt(s, dst); !slices.Equal(m.UIDMappings, s.Linux.UIDMappings) || !slices.Equal(m.GIDMappings, s.Linux.GIDMappings) {
+			t.Errorf("%s mappings %+v %+v, want the pod's", dst, m.UIDMappings, m.GIDMappings)
+		}
+	}
+	sb.Linux.SecurityContext.NamespaceOptions.UsernsOptions = nil
+	s, err = SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}, IDMappedMounts: true, ResolvPath: "/run/r/resolv.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := mountAt(s, "/etc/resolv.conf"); len(m.UIDMappings) != 0 {
+		t.Errorf("no user namespace, yet resolv.conf mapped %+v", m.UIDMappings)
+	}
 }

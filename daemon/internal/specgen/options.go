@@ -39,6 +39,12 @@ type SandboxOptions struct {
 	// NetNSPath is the pod's network namespace (from CNI); "" lets the
 	// runtime create an empty one. Unused with NODE network.
 	NetNSPath string
+	// UsernsPath is the user namespace a userns mode POD pod joins, made
+	// by runletd with the pod's mappings; "" lets the runtime create it.
+	UsernsPath string
+	// IDMappedMounts gives the pod's resolv.conf and /dev/shm the pod's id
+	// mappings in a user namespace; see ContainerOptions.IDMappedMounts.
+	IDMappedMounts bool
 	// ResolvPath and ShmPath are the sandbox's resolv.conf and /dev/shm
 	// directory runletd prepared ("" = not mounted). With IPC NODE the
 	// host's /dev/shm is used instead of ShmPath. The pause container gets
@@ -95,11 +101,13 @@ type ContainerOptions struct {
 	ImageMount func(m *runtimeapi.Mount) (hostPath string, err error)
 	// RecursiveReadOnly says the runtime supports "rro" mounts.
 	RecursiveReadOnly bool
-	// IDMappedMounts says the runtime honours a mount's uidMappings and
-	// gidMappings (runc 1.2+; runc 1.1 ignores them, crun 1.8 fails with
-	// EPERM here). Without it the sandbox's files are mounted unmapped
-	// (readable, owned by nobody in the container) and a CRI mount with
-	// mappings is errdefs.ErrNotImplemented.
+	// IDMappedMounts says a mount's uidMappings and gidMappings are
+	// honoured: runletd makes such mounts itself for every runtime
+	// (daemon/internal/idmap; runc 1.1 ignores the spec's, crun 1.8 fails
+	// on them). With it the sandbox's files get the pod's mappings in a
+	// user namespace; without it they are mounted unmapped (readable,
+	// owned by nobody in the container) and a CRI mount with mappings is
+	// errdefs.ErrNotImplemented.
 	IDMappedMounts bool
 	// PodAnnotations and ContainerAnnotations are path.Match patterns of
 	// CRI annotations copied into the spec.

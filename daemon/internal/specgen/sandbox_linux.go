@@ -41,7 +41,7 @@ func SandboxSpec(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) (*specs.Spe
 	if err := sandboxIsolation(s, cfg, o); err != nil {
 		return nil, err
 	}
-	s.Mounts = append(withoutMount(s.Mounts, devShm), sandboxMounts(ns, o)...)
+	s.Mounts = append(withoutMount(s.Mounts, devShm), sandboxMounts(ns, o, s.Linux)...)
 	if sc.GetPrivileged() {
 		// Mounts of sysfs share one superblock per network namespace, and
 		// runc mounts a read-only sysfs read-only at the superblock: a
@@ -72,7 +72,7 @@ func SandboxSpec(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) (*specs.Spe
 // AppArmor check of the pause container.
 func sandboxIsolation(s *specs.Spec, cfg *runtimeapi.PodSandboxConfig, o SandboxOptions) error {
 	sc := cfg.GetLinux().GetSecurityContext()
-	namespaces, err := sandboxNamespaces(sc.GetNamespaceOptions(), o.NetNSPath)
+	namespaces, err := sandboxNamespaces(sc.GetNamespaceOptions(), o.NetNSPath, o.UsernsPath)
 	if err != nil {
 		return err
 	}
@@ -92,21 +92,27 @@ func sandboxIsolation(s *specs.Spec, cfg *runtimeapi.PodSandboxConfig, o Sandbox
 
 // sandboxMounts bind the pod's /dev/shm (the host's with IPC NODE) and
 // resolv.conf read-only, with nosuid, nodev, noexec as containerd (needed
-// in a user namespace, where the remount would otherwise fail).
-func sandboxMounts(ns *runtimeapi.NamespaceOption, o SandboxOptions) []specs.Mount {
+// in a user namespace, where the remount would otherwise fail). With
+// o.IDMappedMounts the pod's own files carry the pod's id mappings.
+func sandboxMounts(ns *runtimeapi.NamespaceOption, o SandboxOptions, l *specs.Linux) []specs.Mount {
 	opts := []string{"rbind", "ro", "nosuid", "nodev", "noexec"}
-	shm := o.ShmPath
-	if ns.GetIpc() == runtimeapi.NamespaceMode_NODE {
-		shm = devShm
+	mapped := func(m specs.Mount) specs.Mount {
+		if o.IDMappedMounts && l.UIDMappings != nil {
+			m.UIDMappings, m.GIDMappings = l.UIDMappings, l.GIDMappings
+		}
+		return m
 	}
 	var out []specs.Mount
-	if shm != "" {
-		out = append(out, specs.Mount{Destination: devShm, Type: "bind", Source: shm, Options: opts})
-	} else {
+	switch {
+	case ns.GetIpc() == runtimeapi.NamespaceMode_NODE:
+		out = append(out, specs.Mount{Destination: devShm, Type: "bind", Source: devShm, Options: opts})
+	case o.ShmPath != "":
+		out = append(out, mapped(specs.Mount{Destination: devShm, Type: "bind", Source: o.ShmPath, Options: opts}))
+	default:
 		out = append(out, specs.Mount{Destination: devShm, Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}})
 	}
 	if o.ResolvPath != "" {
-		out = append(out, specs.Mount{Destination: resolvConf, Type: "bind", Source: o.ResolvPath, Options: opts})
+		out = append(out, mapped(specs.Mount{Destination: resolvConf, Type: "bind", Source: o.ResolvPath, Options: opts}))
 	}
 	return out
 }
