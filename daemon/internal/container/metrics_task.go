@@ -35,14 +35,7 @@ func (s *Service) gather(ctx context.Context, t task.TaskService, r taskRef) (*m
 			in.Cgroup = cg
 		}
 	}
-	pids := []uint32{r.pid}
-	resp, pidsErr := t.Pids(ctx, &task.PidsRequest{Id: r.id})
-	if pidsErr == nil {
-		pids = pids[:0]
-		for _, p := range resp.GetProcesses() {
-			pids = append(pids, p.GetPid())
-		}
-	}
+	pids, pidsErr := taskPids(ctx, t, r)
 	if statsErr != nil && pidsErr != nil {
 		return nil, fmt.Errorf("metrics of %q: %w", r.id, statsErr)
 	}
@@ -54,6 +47,23 @@ func (s *Service) gather(ctx context.Context, t task.TaskService, r taskRef) (*m
 		in.Spec = metrics.SpecOf(spec)
 	}
 	return in, nil
+}
+
+// taskPids lists a task's processes from its cgroup, else (a cgroup
+// layout runletd cannot read) from the shim.
+func taskPids(ctx context.Context, t task.TaskService, r taskRef) ([]uint32, error) {
+	if pids, err := metrics.CgroupPids(r.pid); err == nil && len(pids) > 0 {
+		return pids, nil
+	}
+	resp, err := t.Pids(ctx, &task.PidsRequest{Id: r.id})
+	if err != nil {
+		return []uint32{r.pid}, err
+	}
+	var pids []uint32
+	for _, p := range resp.GetProcesses() {
+		pids = append(pids, p.GetPid())
+	}
+	return pids, nil
 }
 
 // upperDir is the writable layer of a snapshot: overlay's upperdir, or

@@ -3,6 +3,7 @@ package metrics
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -55,5 +56,16 @@ func TestReadNetDevOfThisProcess(t *testing.T) {
 	}
 	if len(ifaces) == 0 {
 		t.Fatal("no interface, not even lo")
+	}
+}
+
+func TestCgroupPidsListsThisProcessesCgroup(t *testing.T) {
+	self := uint32(os.Getpid())
+	pids, err := CgroupPids(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pids, self) {
+		t.Fatalf("the cgroup of pid %d lists %d pids, not it", self, len(pids))
 	}
 }
