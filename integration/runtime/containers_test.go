@@ -42,11 +42,20 @@ func busyboxImportDir(t testing.TB) string {
 // containerConfig writes a container config running script for crictl.
 func (f *fixture) containerConfig(t *testing.T, name, script string) string {
 	t.Helper()
+	return f.containerConfigWith(t, name, map[string]any{"command": []string{"sh", "-c", script}})
+}
+
+// containerConfigWith writes a busybox container config with more fields
+// (which may replace the defaults) for crictl.
+func (f *fixture) containerConfigWith(t *testing.T, name string, fields map[string]any) string {
+	t.Helper()
 	cfg := map[string]any{
 		"metadata": map[string]any{"name": name},
 		"image":    map[string]any{"image": busybox},
-		"command":  []string{"sh", "-c", script},
 		"log_path": name + ".log",
+	}
+	for k, v := range fields {
+		cfg[k] = v
 	}
 	b, _ := json.Marshal(cfg)
 	p := filepath.Join(f.Dir, name+"-ctr.json")

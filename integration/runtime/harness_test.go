@@ -50,6 +50,11 @@ func startExtra(t *testing.T, extraTOML string) *fixture {
 	}
 	f := &fixture{Daemon: daemontest.StartIn(t, dir, extra), handlers: handlers, cgroup: "/runlet-it-" + randomHex(4)}
 	t.Cleanup(func() { removeCgroup(t, f.cgroup) })
+	t.Cleanup(func() {
+		if t.Failed() && !f.Proc.Exited() {
+			f.Crictl(t, "rmp", "-af") // what a failed test left; runs before the cgroup's removal
+		}
+	})
 	return f
 }
 

@@ -41,16 +41,20 @@ type IO struct {
 	log  *fifo.LogWriter // the daemon's log writer, nil otherwise
 	stdn io.WriteCloser  // the daemon's end of stdin, nil without one
 	outs []io.ReadCloser // the daemon's ends of stdout and stderr
+	fans []*fanout       // stdout, then stderr: where the copies write
 	done chan struct{}   // closed when the daemon's copies end
 	once sync.Once
+
+	stdinOnce sync.Once // closes stdn once, at an attach's end or Close
 }
 
 // New prepares a container's stdio. For a shim that writes the log the
-// names are crilog:// URIs; otherwise FIFOs are made and their copy into
-// the log starts (it waits for the shim to open its ends).
+// names are crilog:// URIs, unless the container has a stdin or a terminal
+// (attach needs the daemon to see its output); otherwise FIFOs are made and
+// their copy into the log starts (it waits for the shim to open its ends).
 func New(ctx context.Context, o Options) (*IO, error) {
-	if o.ShimWritesLog && o.LogPath != "" {
-		return shimWritten(ctx, o)
+	if o.ShimWritesLog && o.LogPath != "" && !o.Stdin && !o.Terminal {
+		return shimWritten(o), nil
 	}
 	set, err := fifo.NewSet(o.FIFODir, o.ID, o.Stdin, o.Terminal)
 	if err != nil {
@@ -81,29 +85,14 @@ func Reattach(ctx context.Context, o Options, names [3]string) (*IO, error) {
 	return c, nil
 }
 
-// shimWritten names the log for the shim; a stdin FIFO is still made.
-func shimWritten(ctx context.Context, o Options) (*IO, error) {
+// shimWritten names the log for the shim: the daemon holds nothing.
+func shimWritten(o Options) *IO {
 	uri := CRILogScheme + "://" + o.LogPath
 	c := &IO{Stdout: uri, Terminal: o.Terminal, done: closedChan()}
 	if !o.Terminal {
 		c.Stderr = uri
 	}
-	if !o.Stdin {
-		return c, nil
-	}
-	set, err := fifo.NewSet(o.FIFODir, o.ID, true, o.Terminal)
-	if err != nil {
-		return nil, err
-	}
-	c.set, c.Stdin = set, set.Stdin
-	pipes, err := set.Open(ctx)
-	if err != nil {
-		set.Close()
-		return nil, err
-	}
-	closeReaders(pipes)
-	c.stdn = pipes.Stdin
-	return c, nil
+	return c
 }
 
 // copyIntoLog starts copying the FIFOs into the CRI log (or discarding).
@@ -129,13 +118,15 @@ func (c *IO) copyIntoLog(ctx context.Context, logPath string) error {
 			continue
 		}
 		c.outs = append(c.outs, s.r)
+		fan := newFanout(c.sink(s.stream))
+		c.fans = append(c.fans, fan)
 		wg.Add(1)
 		go func(r io.ReadCloser, dst io.WriteCloser) {
 			defer wg.Done()
 			_, _ = io.Copy(dst, r)
 			dst.Close()
 			r.Close()
-		}(s.r, c.sink(s.stream))
+		}(s.r, fan)
 	}
 	go func() { wg.Wait(); close(c.done) }()
 	return nil
@@ -178,7 +169,7 @@ func (c *IO) Close() error {
 	var errs []error
 	c.once.Do(func() {
 		if c.stdn != nil {
-			errs = append(errs, c.stdn.Close())
+			c.stdinOnce.Do(func() { errs = append(errs, c.stdn.Close()) })
 		}
 		for _, r := range c.outs {
 			_ = r.Close() // also closed when its copy ended

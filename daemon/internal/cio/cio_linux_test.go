@@ -19,15 +19,15 @@ import (
 
 func TestShimWrittenLogIsNamedAsCRILogURIs(t *testing.T) {
 	dir := t.TempDir()
-	c, err := New(context.Background(), Options{ID: "c1", FIFODir: filepath.Join(dir, "fifo"), LogPath: "/var/log/pods/p/c/0.log", Stdin: true, ShimWritesLog: true})
+	c, err := New(context.Background(), Options{ID: "c1", FIFODir: filepath.Join(dir, "fifo"), LogPath: "/var/log/pods/p/c/0.log", ShimWritesLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Stdout != "crilog:///var/log/pods/p/c/0.log" || c.Stderr != c.Stdout {
-		t.Fatalf("stdout %q stderr %q", c.Stdout, c.Stderr)
+	if c.Stdout != "crilog:///var/log/pods/p/c/0.log" || c.Stderr != c.Stdout || c.Stdin != "" {
+		t.Fatalf("stdin %q stdout %q stderr %q", c.Stdin, c.Stdout, c.Stderr)
 	}
-	if st, err := os.Stat(c.Stdin); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
-		t.Fatalf("stdin %q is not a FIFO: %v", c.Stdin, err)
+	if c.Attachable() {
+		t.Fatal("a shim-written container without stdin or terminal claims to be attachable")
 	}
 	if err := c.Wait(context.Background()); err != nil {
 		t.Fatal(err)
@@ -35,8 +35,30 @@ func TestShimWrittenLogIsNamedAsCRILogURIs(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(c.Stdin); !os.IsNotExist(err) {
-		t.Fatalf("stdin FIFO left after Close: %v", err)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files made for a shim-written log: %v", entries)
+	}
+}
+
+// TestStdinOrTerminalKeepsTheOutputWithTheDaemon: attach needs the output,
+// so such containers get FIFOs even from a shim that writes CRI logs.
+func TestStdinOrTerminalKeepsTheOutputWithTheDaemon(t *testing.T) {
+	for _, o := range []Options{{Stdin: true}, {Terminal: true}} {
+		dir := t.TempDir()
+		o.ID, o.FIFODir, o.LogPath, o.ShimWritesLog = "c1", filepath.Join(dir, "fifo"), filepath.Join(dir, "0.log"), true
+		c, err := New(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(c.Stdout, CRILogScheme) || !c.Attachable() {
+			t.Fatalf("stdin %v terminal %v: stdout %q, attachable %v", o.Stdin, o.Terminal, c.Stdout, c.Attachable())
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(c.Stdout); !os.IsNotExist(err) {
+			t.Fatalf("stdout FIFO left after Close: %v", err)
+		}
 	}
 }
 

@@ -15,9 +15,19 @@ type Config struct {
 	// DefaultRuntime names the runtime used for RuntimeHandler "".
 	DefaultRuntime string `toml:"default_runtime"`
 	// Runtimes are the named runtime handlers. Resolution belongs to runtimeclass/.
-	Runtimes map[string]Runtime `toml:"runtimes"`
-	Images   Images             `toml:"images"`
-	Network  Network            `toml:"network"`
+	Runtimes  map[string]Runtime `toml:"runtimes"`
+	Images    Images             `toml:"images"`
+	Network   Network            `toml:"network"`
+	Streaming Streaming          `toml:"streaming"`
+}
+
+// Streaming configures the HTTP server of CRI Exec, Attach and PortForward
+// sessions.
+type Streaming struct {
+	// Address is host:port; port 0 picks a free port at each start. The
+	// sessions' URLs carry one-time tokens but no authentication: keep it
+	// on loopback unless kubelet reaches the node only otherwise.
+	Address string `toml:"address"`
 }
 
 // Runtime is one named runtime handler: a containerd shim v2 binary and its options.

@@ -35,6 +35,9 @@ plain_http_registries = []             # hosts ("host:port") that may be reached
 [network]
 cni_bin_dirs = ["/usr/lib/cni"]
 cni_conf_dir = "/etc/cni/net.d"
+
+[streaming]
+address = "127.0.0.1:0"                # exec/attach/port-forward sessions; port 0: any free port
 `
 
 // Default returns the configuration used when a key is absent.
@@ -53,5 +56,6 @@ func Default() Config {
 			CNIBinDirs: []string{"/usr/lib/cni"},
 			CNIConfDir: "/etc/cni/net.d",
 		},
+		Streaming: Streaming{Address: "127.0.0.1:0"},
 	}
 }

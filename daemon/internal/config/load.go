@@ -113,6 +113,7 @@ func (c *Config) applyDefaults() {
 		c.Network.CNIBinDirs = d.Network.CNIBinDirs
 	}
 	setIfEmpty(&c.Network.CNIConfDir, d.Network.CNIConfDir)
+	setIfEmpty(&c.Streaming.Address, d.Streaming.Address)
 }
 
 func setIfEmpty(field *string, value string) {

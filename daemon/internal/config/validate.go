@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -39,6 +40,9 @@ func (c *Config) validate() []*Error {
 	errs = append(errs, c.Images.validate()...)
 	if c.Images.ImportDir != "" && !filepath.IsAbs(c.Images.ImportDir) {
 		add("images.import_dir", "%q is not an absolute path", c.Images.ImportDir)
+	}
+	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || port == "" {
+		add("streaming.address", "%q is not host:port", c.Streaming.Address)
 	}
 	sortErrors(errs)
 	return errs

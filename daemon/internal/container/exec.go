@@ -47,7 +47,7 @@ func (s *Service) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	if err != nil {
 		return nil, err
 	}
-	spec, err := execSpec(c.Bundle, cmd)
+	spec, err := execSpec(c.Bundle, cmd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -55,13 +55,13 @@ func (s *Service) ExecSync(ctx context.Context, id string, cmd []string, timeout
 }
 
 // execSpec is the container's process with the exec's command.
-func execSpec(bundlePath string, cmd []string) (*anypb.Any, error) {
+func execSpec(bundlePath string, cmd []string, tty bool) (*anypb.Any, error) {
 	spec, err := bundle.ReadSpec(bundlePath)
 	if err != nil {
 		return nil, err
 	}
 	p := *spec.Process
-	p.Args, p.Terminal = cmd, false
+	p.Args, p.Terminal = cmd, tty
 	b, err := json.Marshal(&p)
 	if err != nil {
 		return nil, err

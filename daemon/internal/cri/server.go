@@ -13,6 +13,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/images"
 	"github.com/runlet/runlet/daemon/internal/pod"
+	"github.com/runlet/runlet/daemon/internal/streaming"
 	"github.com/runlet/runlet/runtimeclass"
 )
 
@@ -38,6 +39,8 @@ type Runtime struct {
 	Containers *container.Service
 	Network    *cni.Network
 	Handlers   *runtimeclass.Set
+	// Streaming hands out the URLs of Exec, Attach and PortForward.
+	Streaming *streaming.Server
 }
 
 // New returns a CRI server over the image service and the runtime.

@@ -66,6 +66,11 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 // Close stops serving shim events (shims and their pods keep running)
 // and releases the store.
 func (d *Daemon) Close() error {
+	if d.runtime.Streaming != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		_ = d.runtime.Streaming.Close(ctx)
+		cancel()
+	}
 	if d.shims != nil {
 		d.shims.Close(context.Background())
 	}

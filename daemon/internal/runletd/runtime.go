@@ -15,6 +15,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
+	"github.com/runlet/runlet/daemon/internal/streaming"
 	"github.com/runlet/runlet/proto/events"
 	"github.com/runlet/runlet/proto/types"
 	"github.com/runlet/runlet/runtimeclass"
@@ -73,8 +74,28 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	svc.Recover(ctx)
 	ctrs.Recover(ctx)
 	d.shims = shims
-	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers}
+	stream, err := startStreaming(d.cfg.Streaming.Address, &streaming.Runtime{Containers: ctrs, Pods: svc}, d.log)
+	if err != nil {
+		shims.Close(ctx)
+		return err
+	}
+	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers, Streaming: stream}
 	return nil
+}
+
+// startStreaming serves exec, attach and port-forward sessions on addr.
+func startStreaming(addr string, rt *streaming.Runtime, log *slog.Logger) (*streaming.Server, error) {
+	srv, err := streaming.Listen(addr, rt)
+	if err != nil {
+		return nil, fmt.Errorf("config: streaming.address: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			log.Error("streaming server stopped", "error", err)
+		}
+	}()
+	log.Info("serving streaming sessions", "address", srv.Addr())
+	return srv, nil
 }
 
 func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {

@@ -97,17 +97,24 @@ func (d *Daemon) Stop(t testing.TB) { d.Proc.Stop(t) }
 // output.
 func (d *Daemon) Crictl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
+	var out bytes.Buffer
+	cmd := d.CrictlCommand(t, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// CrictlCommand is the real crictl against the daemon, not started: for
+// callers that feed its stdin or run it in the background.
+func (d *Daemon) CrictlCommand(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
 	cfg := filepath.Join(d.Dir, "crictl.yaml")
 	if _, err := os.Stat(cfg); err != nil {
 		os.WriteFile(cfg, []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", d.Sock, d.Sock)), 0o600)
 	}
 	base := []string{"--runtime-endpoint", "unix://" + d.Sock, "--image-endpoint", "unix://" + d.Sock,
 		"--timeout", "60s", "--config", cfg}
-	var out bytes.Buffer
-	cmd := exec.Command(Tool(t, "crictl"), append(base, args...)...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	return exec.Command(Tool(t, "crictl"), append(base, args...)...)
 }
 
 // MustCrictl is Crictl that fails the test on error.

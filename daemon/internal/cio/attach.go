@@ -1,0 +1,108 @@
+package cio
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/containerd/errdefs"
+)
+
+// Streams are one attach session's ends: nil fields are not attached.
+// Stderr is ignored for a terminal (its output is all on Stdout).
+type Streams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Attachable reports whether the daemon sees the container's output and
+// stdin, which attaching needs: containers with a stdin or a terminal always
+// have their output copied by the daemon.
+func (c *IO) Attachable() bool { return len(c.fans) > 0 || c.stdn != nil }
+
+// Attach joins a session to the container's stdio. It returns when the
+// container's output ends, ctx ends, the client cannot take output any
+// more, or the client's stdin ends. In the last case with stdinOnce (as
+// kubelet asks with StdinOnce) the container's stdin is closed for good by
+// closeStdin and the session goes on until the container's output ends.
+func (c *IO) Attach(ctx context.Context, s Streams, stdinOnce bool, closeStdin func(context.Context) error) error {
+	if !c.Attachable() {
+		return fmt.Errorf("the container has neither stdin nor a terminal and its output goes straight to its log: %w", errdefs.ErrFailedPrecondition)
+	}
+	if s.Stdin != nil && c.stdn == nil {
+		return fmt.Errorf("the container was not created with stdin: %w", errdefs.ErrInvalidArgument)
+	}
+	gone := make(chan struct{})
+	defer c.attachOutput(s, gone)()
+	stdinDone := make(chan struct{})
+	if s.Stdin != nil {
+		go func() {
+			defer close(stdinDone)
+			_, _ = io.Copy(c.stdn, s.Stdin)
+		}()
+	}
+	select {
+	case <-stdinDone:
+		if !stdinOnce {
+			return nil
+		}
+		c.closeStdinEnd()
+		if err := closeStdin(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	case <-c.done:
+		return nil
+	case <-gone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-gone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// attachOutput adds the session's writers to the output streams and
+// returns what removes them; gone is closed when a write to the client
+// fails.
+func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func()) {
+	var once sync.Once
+	fail := func() { once.Do(func() { close(gone) }) }
+	var removes []func()
+	for i, w := range []io.Writer{s.Stdout, s.Stderr} {
+		if w != nil && i < len(c.fans) {
+			removes = append(removes, c.fans[i].add(&clientWriter{w: w, fail: fail}))
+		}
+	}
+	return func() {
+		for _, r := range removes {
+			r()
+		}
+	}
+}
+
+// clientWriter reports the first failed write to its session.
+type clientWriter struct {
+	w    io.Writer
+	fail func()
+}
+
+func (cw *clientWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	if err != nil {
+		cw.fail()
+	}
+	return n, err
+}
+
+// closeStdinEnd closes the daemon's end of the stdin FIFO, the EOF a shim
+// that copies until EOF waits for.
+func (c *IO) closeStdinEnd() {
+	c.stdinOnce.Do(func() { _ = c.stdn.Close() })
+}

@@ -1,0 +1,93 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/containerd/errdefs"
+
+	task "github.com/runlet/runlet/proto/task/v2"
+)
+
+// Size is a terminal's size in characters.
+type Size struct{ Width, Height uint16 }
+
+// Session is one streaming client's ends: nil fields are not streamed.
+type Session struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.WriteCloser
+	TTY            bool
+	// Resize delivers the client's terminal sizes; nil without a terminal.
+	Resize <-chan Size
+}
+
+// running returns a running container and its pod's task service.
+func (s *Service) running(id string) (Container, task.TaskService, error) {
+	c, err := s.get(id)
+	if err != nil {
+		return c, nil, err
+	}
+	if c.State != Running {
+		return c, nil, fmt.Errorf("container %q is %s, not running: %w", id, c.State, errdefs.ErrFailedPrecondition)
+	}
+	t, err := s.taskOf(&c)
+	return c, t, err
+}
+
+// forwardResizes resizes the terminal of the container's process execID
+// ("" for its init) to every size the client sends, until ctx ends.
+func forwardResizes(ctx context.Context, t task.TaskService, id, execID string, sizes <-chan Size) {
+	if sizes == nil {
+		return
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sz, ok := <-sizes:
+				if !ok {
+					return
+				}
+				_, _ = t.ResizePty(ctx, &task.ResizePtyRequest{Id: id, ExecId: execID,
+					Width: uint32(sz.Width), Height: uint32(sz.Height)})
+			}
+		}
+	}()
+}
+
+// closeStdin closes the stdin of the container's process execID for good.
+func closeStdin(t task.TaskService, id, execID string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := t.CloseIO(ctx, &task.CloseIORequest{Id: id, ExecId: execID, Stdin: true})
+		return err
+	}
+}
+
+// CheckExec refuses an exec session up front: NotFound for an unknown
+// container, FailedPrecondition for one that is not running.
+func (s *Service) CheckExec(id string) error {
+	_, _, err := s.running(id)
+	return err
+}
+
+// CheckAttach refuses an attach session up front, as CheckExec does, and
+// InvalidArgument when it asks for a stdin or terminal the container lacks.
+func (s *Service) CheckAttach(id string, stdin, tty bool) error {
+	c, _, err := s.running(id)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	if stdin && !cfg.GetStdin() {
+		return fmt.Errorf("attach with stdin to container %q, which has none: %w", id, errdefs.ErrInvalidArgument)
+	}
+	if tty != c.Terminal {
+		return fmt.Errorf("attach with tty=%v to container %q with tty=%v: %w", tty, id, c.Terminal, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}

@@ -1,0 +1,24 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Attach answers with the one-time URL of a streaming session joined to a
+// running container's stdio.
+func (s *Server) Attach(ctx context.Context, req *runtime.AttachRequest) (*runtime.AttachResponse, error) {
+	ctrs, err := s.containers()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := s.stream()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctrs.CheckAttach(req.GetContainerId(), req.GetStdin(), req.GetTty()); err != nil {
+		return nil, err
+	}
+	return srv.GetAttach(req)
+}

@@ -1,0 +1,24 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Exec answers with the one-time URL of a streaming session that runs the
+// command in a running container.
+func (s *Server) Exec(ctx context.Context, req *runtime.ExecRequest) (*runtime.ExecResponse, error) {
+	ctrs, err := s.containers()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := s.stream()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctrs.CheckExec(req.GetContainerId()); err != nil {
+		return nil, err
+	}
+	return srv.GetExec(req)
+}
