@@ -80,6 +80,7 @@ bench: build ## benchmarks (not tests): shim latencies and memory side by side w
 		-shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
 		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2/crun=$(CONTAINERD_SHIM)@crun)
 	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench 'PodLifecycle|RunletdRSS' -benchtime 20x -timeout 30m ./integration/runtime/
+	RUNLET_BIN=$(BIN) RUNLET_CRITEST_BENCHMARK=1 $(GO) test -count=1 -v -run '^TestCritestBenchmarkOnRunletd$$' -timeout 60m ./integration/critest/
 	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m $$($(GO) list ./... | grep -v /integration/runtime)
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go

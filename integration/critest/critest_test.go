@@ -38,18 +38,26 @@ func runCritest(t *testing.T, handler string) {
 	if handler == "crun" {
 		bundletest.EnsureHybridCgroupsForCrun(t)
 	}
+	dir, d := startEnvironment(t)
+	report := filepath.Join(dir, "junit.xml")
+	out := filepath.Join(dir, "critest.log")
+	err := runSuite(t, critest, d.Sock, handler, report, out, filepath.Join(dir, "tmp"))
+	saveArtifacts(t, handler, report, out, d)
+	checkReport(t, report, err, out)
+}
+
+// startEnvironment starts a registry with critest's images, a CNI network
+// and runletd using both, everything under a new short temp dir (returned),
+// and puts the host back at cleanup.
+func startEnvironment(t *testing.T) (string, *daemontest.Daemon) {
+	t.Helper()
 	dir := daemontest.ShortTempDir(t)
 	removeNewShm(t)
 	cniNetwork(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"))
 	registry := serveImages(t)
 	d := startRunletd(t, dir, registry)
 	t.Cleanup(func() { removeAllPods(t, d) })
-
-	report := filepath.Join(dir, "junit.xml")
-	out := filepath.Join(dir, "critest.log")
-	err := runSuite(t, critest, d.Sock, handler, report, out, filepath.Join(dir, "tmp"))
-	saveArtifacts(t, handler, report, out, d)
-	checkReport(t, report, err, out)
+	return dir, d
 }
 
 // startRunletd starts runletd with mirrors sending every registry critest
@@ -64,12 +72,14 @@ func startRunletd(t *testing.T, dir, registry string) *daemontest.Daemon {
 	}
 	fmt.Fprintf(&extra, "[network]\ncni_bin_dirs = [\"/usr/lib/cni\"]\ncni_conf_dir = %q\n", filepath.Join(dir, "net.d"))
 	var d *daemontest.Daemon
-	// Registered first so that it runs after runletd has stopped.
+	// Registered first so that it runs after runletd has stopped. Pod ids
+	// are in runletd's log (its shims'), container ids in critest's.
 	removeLeftCgroups(t, func() string {
 		if d == nil {
 			return ""
 		}
-		return d.Proc.LogText()
+		b, _ := os.ReadFile(filepath.Join(dir, "critest.log"))
+		return d.Proc.LogText() + string(b)
 	})
 	d = daemontest.StartIn(t, dir, extra.String())
 	return d

@@ -65,8 +65,8 @@ var idPattern = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 
 // removeLeftCgroups removes, at cleanup, the cgroups runletd's pods and
 // containers left (critest's pods use no cgroup parent, so runletd puts
-// them at /runlet/<id>): those named by an id in logText that are still
-// there and empty, in every hierarchy, and /runlet itself when the test
+// them at /runlet/<id>): those named by an id in logText (runletd's and
+// critest's output) that are still there and empty, in every hierarchy, and /runlet itself when the test
 // made it and it is empty.
 func removeLeftCgroups(t *testing.T, logText func() string) {
 	t.Helper()

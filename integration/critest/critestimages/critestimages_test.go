@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,22 @@ func dynamicBusybox(t *testing.T) string {
 		t.Skipf("%s: run make deps", p)
 	}
 	return p
+}
+
+var (
+	cacheOnce sync.Once
+	cached    map[string]v1.Image
+)
+
+// catalogue is buildAll's result, built once for the tests that only read it.
+func catalogue(t *testing.T) map[string]v1.Image {
+	t.Helper()
+	dynamicBusybox(t)
+	cacheOnce.Do(func() { cached = buildAll(t) })
+	if cached == nil {
+		t.Fatal("building the catalogue failed in an earlier test")
+	}
+	return cached
 }
 
 // buildAll builds the catalogue from this machine's files.
@@ -72,7 +89,7 @@ func digestOf(t *testing.T, img v1.Image) string {
 }
 
 func TestImagesCritestComparesAreTheSameOrDifferentAsItExpects(t *testing.T) {
-	imgs := buildAll(t)
+	imgs := catalogue(t)
 	same := func(a, b string) bool { return digestOf(t, imgs[staging+a]) == digestOf(t, imgs[staging+b]) }
 	if !same("test-image-tags:1", "test-image-tags:2") || !same("test-image-tags:1", "test-image-tags:3") {
 		t.Error("test-image-tags:1, 2 and 3 must be one image")
@@ -89,7 +106,7 @@ func TestImagesCritestComparesAreTheSameOrDifferentAsItExpects(t *testing.T) {
 }
 
 func TestImageUsersAreTheOnesCritestChecks(t *testing.T) {
-	imgs := buildAll(t)
+	imgs := catalogue(t)
 	for ref, want := range map[string]string{
 		staging + "test-image-user-uid:latest":            "1002",
 		staging + "test-image-user-username:latest":       "www-data",
@@ -108,7 +125,7 @@ func TestImageUsersAreTheOnesCritestChecks(t *testing.T) {
 }
 
 func TestDefaultImageHasADynamicBusyboxItsLibrariesAndPgrepAndIpcs(t *testing.T) {
-	imgs := buildAll(t)
+	imgs := catalogue(t)
 	files := filesOf(t, imgs[e2e+"busybox:1.29-2"])
 	for _, p := range []string{"bin/sh", "bin/ls", "bin/top", "bin/ping", "bin/brctl", "usr/bin/pgrep", "usr/bin/ipcs",
 		"lib/x86_64-linux-gnu/libc.so.6", "lib64/ld-linux-x86-64.so.2", "etc/passwd"} {
@@ -122,7 +139,7 @@ func TestDefaultImageHasADynamicBusyboxItsLibrariesAndPgrepAndIpcs(t *testing.T)
 }
 
 func TestNonewprivsProbeIsSetuidRoot(t *testing.T) {
-	imgs := buildAll(t)
+	imgs := catalogue(t)
 	h := filesOf(t, imgs[e2e+"nonewprivs:1.3"])["usr/local/bin/nnp"]
 	if h == nil || h.Uid != 0 || h.Mode&0o4000 == 0 {
 		t.Fatalf("nnp: %+v, want setuid root", h)
