@@ -97,12 +97,20 @@ func TestRunletdServesAPrivateSocketAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 }
 
-func TestEmptyRuntimeRequestsAreInvalidAndStreamingIsNotBuiltYet(t *testing.T) {
+func TestEmptyRuntimeRequestsAreInvalid(t *testing.T) {
 	needRoot(t)
 	d := startDaemon(t, "")
 	_, err := d.Runtime.Exec(ctxT(t), &runtime.ExecRequest{})
-	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("Exec: %v, want Unimplemented", err)
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("Exec without a container: %v, want InvalidArgument", err)
+	}
+	_, err = d.Runtime.Attach(ctxT(t), &runtime.AttachRequest{})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("Attach without a container: %v, want InvalidArgument", err)
+	}
+	_, err = d.Runtime.PortForward(ctxT(t), &runtime.PortForwardRequest{})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("PortForward without a pod: %v, want InvalidArgument", err)
 	}
 	_, err = d.Runtime.CreateContainer(ctxT(t), &runtime.CreateContainerRequest{})
 	if status.Code(err) != codes.InvalidArgument {

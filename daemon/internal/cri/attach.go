@@ -2,6 +2,9 @@ package cri
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/containerd/errdefs"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -9,6 +12,9 @@ import (
 // Attach answers with the one-time URL of a streaming session joined to a
 // running container's stdio.
 func (s *Server) Attach(ctx context.Context, req *runtime.AttachRequest) (*runtime.AttachResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
+	}
 	ctrs, err := s.containers()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,9 @@ package cri
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/containerd/errdefs"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -9,6 +12,9 @@ import (
 // Exec answers with the one-time URL of a streaming session that runs the
 // command in a running container.
 func (s *Server) Exec(ctx context.Context, req *runtime.ExecRequest) (*runtime.ExecResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
+	}
 	ctrs, err := s.containers()
 	if err != nil {
 		return nil, err

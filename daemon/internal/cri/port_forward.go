@@ -13,6 +13,9 @@ import (
 // PortForward answers with the one-time URL of a streaming session that
 // forwards to ports on a ready pod's loopback.
 func (s *Server) PortForward(ctx context.Context, req *runtime.PortForwardRequest) (*runtime.PortForwardResponse, error) {
+	if req.GetPodSandboxId() == "" {
+		return nil, fmt.Errorf("pod_sandbox_id is required: %w", errdefs.ErrInvalidArgument)
+	}
 	pods, err := s.pods()
 	if err != nil {
 		return nil, err
