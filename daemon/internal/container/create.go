@@ -12,7 +12,6 @@ import (
 	"github.com/runlet/runlet/daemon/internal/cio"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
-	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/specgen"
 	"github.com/runlet/runlet/fifo"
 	task "github.com/runlet/runlet/proto/task/v2"
@@ -151,16 +150,16 @@ func (r *create) logPath() (string, error) {
 
 // bundle writes the container's bundle with the spec specgen builds.
 func (r *create) bundle(ctx context.Context) error {
-	spec, err := specgen.ContainerSpec(r.cfg, r.sbCfg, specgen.ContainerOptions{
+	spec, err := specgen.ContainerSpec(r.cfg, r.sbCfg, r.withFeatures(ctx, specgen.ContainerOptions{
 		ID: r.c.ID, SandboxID: r.sb.ID, SandboxPid: r.sb.Pid, Image: r.image, ImageName: r.c.Image,
 		HostsPath: filepath.Join(r.sb.Dir, "hosts"), ResolvPath: filepath.Join(r.sb.Dir, "resolv.conf"),
 		HostnamePath: filepath.Join(r.sb.Dir, "hostname"), ShmPath: shmPath(r.sb.Dir, r.sbCfg),
 		UserLookup: r.userLookup(), ImageMount: r.imageMount, ExtraMounts: r.extraMounts,
-	})
+	}))
 	if err != nil {
 		return err
 	}
-	b, err := specgen.NewBundle(ctx, r.s.dir("bundles"), shimmgr.Namespace, r.c.ID, spec)
+	b, err := r.newBundle(ctx, spec)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package idmap
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -125,7 +126,10 @@ func TestStagedBindShowsHostRootFilesAsTheMappedRootAndReleasesClean(t *testing.
 	}
 }
 
-func TestRootfsOverlayOverIDMappedLayersLeavesOnlyTheOverlay(t *testing.T) {
+// The rootfs of a user namespace task: image files owned by host root
+// show as the mapped root, the container's root can write (as a runtime
+// must, to make mount points), and only the overlay stays mounted.
+func TestRootfsOverlayOverIDMappedLayersIsTheMappedRootsAndWritable(t *testing.T) {
 	h := hold(t, false)
 	dir := t.TempDir()
 	for _, d := range []string{"l1", "l2", "snap/upper", "snap/work", "rootfs"} {
@@ -139,22 +143,42 @@ func TestRootfsOverlayOverIDMappedLayersLeavesOnlyTheOverlay(t *testing.T) {
 	mounts := []bundle.Mount{{Type: "overlay", Source: "overlay", Options: []string{"index=off",
 		"lowerdir=" + filepath.Join(dir, "l2") + ":" + filepath.Join(dir, "l1"),
 		"upperdir=" + filepath.Join(dir, "snap/upper"), "workdir=" + filepath.Join(dir, "snap/work")}}}
-	if err := MountRootfs(context.Background(), filepath.Join(dir, "stage"), h.NSPath("user"), mounts, rootfs); err != nil {
+	root := IDs{UID: 100000, GID: 100000}
+	if err := MountRootfs(context.Background(), filepath.Join(dir, "stage"), h.NSPath("user"), root, mounts, rootfs); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bundle.UnmountAll(context.Background(), rootfs) })
 	for _, f := range []string{"", "bottom", "top"} {
-		var s unix.Stat_t
-		if err := unix.Stat(filepath.Join(rootfs, f), &s); err != nil {
-			t.Fatal(err)
-		}
-		if s.Uid != 100000 {
-			t.Errorf("rootfs/%s is owned by %d, want the mapped root 100000", f, s.Uid)
+		if s := stat(t, filepath.Join(rootfs, f)); s.Uid != 100000 || s.Gid != 100000 {
+			t.Errorf("rootfs/%s is owned by %d:%d, want the mapped root 100000", f, s.Uid, s.Gid)
 		}
 	}
 	if m := mountsUnder(t, dir); len(m) != 1 || m[0] != rootfs {
 		t.Fatalf("mounts %v, want only the overlay at %s", m, rootfs)
 	}
+	// As the namespace's root: the path must be searchable by it.
+	for p := dir; p != "/"; p = filepath.Dir(p) {
+		if m := stat(t, p).Mode & 0o7777; m&0o001 == 0 {
+			unix.Chmod(p, m|0o001)
+		}
+	}
+	script := "mkdir " + rootfs + "/proc && echo x > " + rootfs + "/bottom && stat -c %u " + rootfs + "/bottom"
+	out, err := exec.Command("nsenter", "--user="+h.NSPath("user"), "-S", "0", "-G", "0", "sh", "-c", script).CombinedOutput()
+	if err != nil || string(out) != "0\n" {
+		t.Fatalf("as the mapped root: %q %v", out, err)
+	}
+	if s := stat(t, filepath.Join(dir, "snap/upper/bottom")); s.Uid != 100000 {
+		t.Fatalf("the copied-up file is stored as %d, want host uid 100000", s.Uid)
+	}
+}
+
+func stat(t *testing.T, path string) unix.Stat_t {
+	t.Helper()
+	var s unix.Stat_t
+	if err := unix.Stat(path, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestSupportedOnThisHostsTempDir(t *testing.T) {

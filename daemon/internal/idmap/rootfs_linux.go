@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 
@@ -13,12 +13,14 @@ import (
 	"github.com/runlet/runlet/bundle"
 )
 
-// MountRootfs mounts a task's rootfs mounts at target with id-mapped
-// layers: every overlay layer (and a bind mount's source) is staged as an
-// id-mapped clone under stagingDir, the mounts are made over the clones,
-// and the staged clones are detached again. Only overlay and bind mounts
-// can be mapped so. On error nothing stays mounted.
-func MountRootfs(ctx context.Context, stagingDir, usernsPath string, mounts []bundle.Mount, target string) (err error) {
+// MountRootfs mounts a task's rootfs mounts at target for the user
+// namespace at usernsPath, whose root is host uid:gid root. An overlay's
+// lower layers are staged as id-mapped clones under stagingDir, its
+// (fresh) upper directory is given to root, and the staged clones are
+// detached again once the overlay holds them; a bind mount's source is
+// staged id-mapped. Only overlay and bind mounts can be so. On error
+// nothing stays mounted.
+func MountRootfs(ctx context.Context, stagingDir, usernsPath string, root IDs, mounts []bundle.Mount, target string) (err error) {
 	st, err := NewStager(stagingDir, usernsPath)
 	if err != nil {
 		return err
@@ -28,7 +30,7 @@ func MountRootfs(ctx context.Context, stagingDir, usernsPath string, mounts []bu
 	}()
 	mapped := make([]bundle.Mount, 0, len(mounts))
 	for _, m := range mounts {
-		mm, err := st.mapMount(m)
+		mm, err := st.mapMount(m, root)
 		if err != nil {
 			return err
 		}
@@ -37,8 +39,11 @@ func MountRootfs(ctx context.Context, stagingDir, usernsPath string, mounts []bu
 	return bundle.MountAll(ctx, mapped, target)
 }
 
+// IDs are a host uid and gid.
+type IDs struct{ UID, GID uint32 }
+
 // mapMount stages what m mounts and returns m over the staged clones.
-func (s *Stager) mapMount(m bundle.Mount) (bundle.Mount, error) {
+func (s *Stager) mapMount(m bundle.Mount, root IDs) (bundle.Mount, error) {
 	out := m
 	out.Options = slices.Clone(m.Options)
 	switch m.Type {
@@ -47,36 +52,18 @@ func (s *Stager) mapMount(m bundle.Mount) (bundle.Mount, error) {
 		out.Source = src
 		return out, err
 	case "overlay":
-		return out, s.mapOverlay(out.Options)
+		return out, s.mapOverlay(out.Options, root)
 	}
 	return bundle.Mount{}, fmt.Errorf("idmap: a %s rootfs mount cannot be id-mapped: %w", m.Type, errdefs.ErrNotImplemented)
 }
 
-// mapOverlay rewrites lowerdir, upperdir and workdir in opts to staged
-// clones. upperdir and workdir must share a parent: overlayfs wants both on
-// one mount, so their parent is staged once.
-func (s *Stager) mapOverlay(opts []string) error {
-	var upper, work string
-	for _, o := range opts {
-		k, v, _ := strings.Cut(o, "=")
-		switch k {
-		case "upperdir":
-			upper = v
-		case "workdir":
-			work = v
-		}
-	}
-	if (upper == "") != (work == "") || (upper != "" && filepath.Dir(upper) != filepath.Dir(work)) {
-		return fmt.Errorf("idmap: overlay upperdir and workdir must share a parent: %w", errdefs.ErrNotImplemented)
-	}
-	var upperParent string
-	if upper != "" {
-		p, err := s.Bind(filepath.Dir(upper), false)
-		if err != nil {
-			return err
-		}
-		upperParent = p
-	}
+// mapOverlay rewrites lowerdir in opts to staged id-mapped clones. The
+// upper layer is not mapped: overlayfs makes its work directory as the
+// mounter (host root), which an id-mapped upper cannot store (EOVERFLOW,
+// and the overlay turns read-only); as containerd does, the fresh upper
+// directory is chowned to the namespace's root instead, so what the
+// container writes is stored with host ids, as copied-up files are.
+func (s *Stager) mapOverlay(opts []string, root IDs) error {
 	for i, o := range opts {
 		k, v, _ := strings.Cut(o, "=")
 		switch k {
@@ -86,8 +73,10 @@ func (s *Stager) mapOverlay(opts []string) error {
 				return err
 			}
 			opts[i] = "lowerdir=" + strings.Join(lowers, ":")
-		case "upperdir", "workdir":
-			opts[i] = k + "=" + filepath.Join(upperParent, filepath.Base(v))
+		case "upperdir":
+			if err := os.Lchown(v, int(root.UID), int(root.GID)); err != nil {
+				return fmt.Errorf("idmap: give the upper directory to the mapped root: %w", err)
+			}
 		}
 	}
 	return nil

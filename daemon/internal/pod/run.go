@@ -9,8 +9,8 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
+	"github.com/runlet/runlet/daemon/internal/idmap"
 	"github.com/runlet/runlet/daemon/internal/names"
-	"github.com/runlet/runlet/daemon/internal/netns"
 	"github.com/runlet/runlet/daemon/internal/sandboxfs"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/specgen"
@@ -27,7 +27,10 @@ type run struct {
 	sb  *Sandbox
 	// args and env are the pause process', from the sandbox image.
 	args, env []string
-	undo      []func(context.Context)
+	// holder holds a userns mode POD pod's user namespace until the pause
+	// task joined it (nil for other pods).
+	holder *idmap.Holder
+	undo   []func(context.Context)
 }
 
 // Run starts a pod sandbox and returns its id. Bad input is
@@ -53,7 +56,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 			r.rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.reserve, r.image, r.files, r.network, r.bundle, r.startTask} {
+	for _, step := range []func(context.Context) error{r.reserve, r.image, r.files, r.userns, r.network, r.bundle, r.startTask} {
 		if err := step(ctx); err != nil {
 			return "", err
 		}
@@ -110,7 +113,7 @@ func (r *run) network(ctx context.Context) error {
 	if nsMode(r.cfg).GetNetwork() == runtimeapi.NamespaceMode_NODE {
 		return nil
 	}
-	ns, err := netns.New(ctx, r.s.dir("netns"), r.sb.ID)
+	ns, err := r.newNetNS(ctx)
 	if err != nil {
 		return err
 	}
@@ -150,6 +153,7 @@ func (r *run) bundle(ctx context.Context) error {
 	spec, err := specgen.SandboxSpec(r.cfg, specgen.SandboxOptions{
 		ID: r.sb.ID, Args: r.args, ImageEnv: r.env, ImageName: r.sb.Image, NetNSPath: r.sb.NetNS,
 		ResolvPath: join(r.sb.Dir, "resolv.conf"), ShmPath: shmPath(r.sb.Dir, r.cfg),
+		UsernsPath: r.usernsPath(), IDMappedMounts: r.holder != nil,
 	})
 	if err != nil {
 		return err
@@ -160,7 +164,7 @@ func (r *run) bundle(ctx context.Context) error {
 	}
 	r.sb.Bundle = b.Path
 	r.push(func(ctx context.Context) { _ = b.Delete(ctx) })
-	return nil
+	return r.stageUserns(b, spec)
 }
 
 // startTask starts the pod's shim and runs the pause task in it.
@@ -170,6 +174,9 @@ func (r *run) startTask(ctx context.Context) error {
 		return err
 	}
 	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, r.sb.ID) })
+	if mounts, err = r.rootfs(ctx, mounts); err != nil {
+		return err
+	}
 	p, err := r.s.o.Shims.StartPod(ctx, r.h, r.sb.ID, r.sb.Bundle)
 	if err != nil {
 		return err
@@ -181,6 +188,7 @@ func (r *run) startTask(ctx context.Context) error {
 		return fmt.Errorf("create the sandbox task: %w", err)
 	}
 	r.push(func(ctx context.Context) { killAndDelete(ctx, t, r.sb.ID) })
+	_ = r.holder.Close() // the pause holds the user namespace now
 	if _, err := t.Start(ctx, &task.StartRequest{Id: r.sb.ID}); err != nil {
 		return fmt.Errorf("start the sandbox task: %w", err)
 	}
