@@ -58,7 +58,8 @@ func (h *Handler) WritesCRILog(ctx context.Context) bool {
 }
 
 // Features are what a handler's runtime supports, as the CRI's Status
-// reports them per RuntimeClass.
+// reports them per RuntimeClass (runletd adds the host's part: whether its
+// filesystems take id-mapped mounts).
 type Features struct {
 	RecursiveReadOnlyMounts bool
 	UserNamespaces          bool
@@ -86,16 +87,17 @@ func (h *Handler) learn(ctx context.Context) {
 }
 
 // ociFeatures reads runtime-spec features JSON: "rro" among the mount
-// options, and user namespaces with id-mapped mounts.
+// options, and user namespaces. The runtime's own id-mapped mounts
+// (linux.mountExtensions.idmap) are not needed: runletd makes a user
+// namespace pod's id-mapped mounts itself (daemon/internal/idmap), so a
+// runtime that can join a user namespace is enough.
 func ociFeatures(b []byte) Features {
 	var f features.Features
 	if len(b) == 0 || json.Unmarshal(b, &f) != nil {
 		return Features{}
 	}
-	out := Features{RecursiveReadOnlyMounts: slices.Contains(f.MountOptions, "rro")}
-	if l := f.Linux; l != nil && slices.Contains(l.Namespaces, "user") {
-		out.UserNamespaces = l.MountExtensions != nil && l.MountExtensions.IDMap != nil &&
-			l.MountExtensions.IDMap.Enabled != nil && *l.MountExtensions.IDMap.Enabled
+	return Features{
+		RecursiveReadOnlyMounts: slices.Contains(f.MountOptions, "rro"),
+		UserNamespaces:          f.Linux != nil && slices.Contains(f.Linux.Namespaces, "user"),
 	}
-	return out
 }

@@ -3,6 +3,8 @@ package shims
 import (
 	"context"
 
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
 	"github.com/runlet/runlet/proto/runc/options"
 	task "github.com/runlet/runlet/proto/task/v2"
 )
@@ -17,6 +19,10 @@ type Config struct {
 	// RuntimeBinary is the OCI runtime used when the runtime options name
 	// none (containerd.runc.v1.Options.binary_name), e.g. "runc" or "crun".
 	RuntimeBinary string
+	// Features are the OCI features -info reports when the runtime has no
+	// `features` command (crun before 1.9): what the shim author knows the
+	// runtime supports. Nil reports none.
+	Features *features.Features
 	// HostSetup prepares the host before the first task is created, for
 	// the default OCI service (e.g. bundle.EnsureHugetlbV1 for crun).
 	HostSetup func(context.Context) error

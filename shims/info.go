@@ -25,7 +25,7 @@ func printInfo(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Write
 			return fmt.Errorf("runtime options are not a protobuf Any: %w", err)
 		}
 	}
-	info, err := oci.Info(ctx, cfg.Name, Version, cfg.RuntimeBinary, opts)
+	info, err := oci.Info(ctx, cfg.Name, Version, cfg.RuntimeBinary, opts, cfg.Features)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	runc "github.com/containerd/go-runc"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/runlet/runlet/proto/types"
@@ -24,9 +25,10 @@ const (
 )
 
 // Info describes the shim and its runtime for `shim -info`: name and
-// version, the resolved options, and the runtime's OCI features when the
-// runtime reports them (`runc features`; older runtimes cannot).
-func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *anypb.Any) (*types.RuntimeInfo, error) {
+// version, the resolved options, and the runtime's OCI features: what it
+// reports (`runc features`), else fallback (older runtimes cannot report;
+// nil for none).
+func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *anypb.Any, fallback *features.Features) (*types.RuntimeInfo, error) {
 	opts, err := DecodeOptions(rawOpts)
 	if err != nil {
 		return nil, err
@@ -46,7 +48,11 @@ func Info(ctx context.Context, name, version, defaultBinary string, rawOpts *any
 		info.Annotations["runtime.version"] = v.Runc
 		info.Annotations["runtime.spec"] = v.Spec
 	}
-	if feat, err := r.Features(ctx); err == nil {
+	feat, err := r.Features(ctx)
+	if err != nil && fallback != nil {
+		feat, err = fallback, nil
+	}
+	if err == nil {
 		b, err := json.Marshal(feat)
 		if err != nil {
 			return nil, fmt.Errorf("encode runtime features: %w", err)
