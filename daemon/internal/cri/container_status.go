@@ -6,7 +6,8 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// ContainerStatus reports a container; verbose adds its pid.
+// ContainerStatus reports a container and the user of its init process;
+// verbose adds its pid.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtime.ContainerStatusRequest) (*runtime.ContainerStatusResponse, error) {
 	ctrs, err := s.containers()
 	if err != nil {
@@ -16,5 +17,6 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtime.ContainerStat
 	if err != nil {
 		return nil, err
 	}
+	st.User = ctrs.User(st.GetId())
 	return &runtime.ContainerStatusResponse{Status: st, Info: info}, nil
 }

@@ -6,7 +6,9 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// Status reports RuntimeReady and NetworkReady, and every handler.
+// Status reports RuntimeReady and NetworkReady, every handler, and the
+// runtime-wide features (SupplementalGroupsPolicy: specgen applies Strict
+// and Merge, ContainerStatus reports the user).
 func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runtime.StatusResponse, error) {
 	ready := &runtime.RuntimeCondition{Type: runtime.RuntimeReady, Status: s.runtime.Pods != nil}
 	if !ready.Status {
@@ -17,7 +19,8 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 		st := s.runtime.Network.Status(ctx)
 		net.Status, net.Reason, net.Message = st.Ready, st.Reason, st.Message
 	}
-	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}}}
+	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}},
+		Features: &runtime.RuntimeFeatures{SupplementalGroupsPolicy: true}}
 	if s.runtime.Handlers != nil {
 		resp.RuntimeHandlers = s.handlerFeatures(ctx)
 	}
@@ -25,9 +28,12 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 }
 
 // handlerFeatures lists every handler with its runtime's features, the
-// default one also under the empty name, as kubelet looks it up.
+// default one also under the empty name, as kubelet looks it up. User
+// namespaces also need the host's filesystems to take id-mapped mounts
+// (runletd makes them, whatever the runtime).
 func (s *Server) handlerFeatures(ctx context.Context) []*runtime.RuntimeHandler {
 	set := s.runtime.Handlers
+	idmapped := s.runtime.Containers != nil && s.runtime.Containers.IDMappedMountsSupported(ctx)
 	var out []*runtime.RuntimeHandler
 	for _, name := range append([]string{""}, set.Names()...) {
 		h, err := set.Resolve(name)
@@ -36,7 +42,7 @@ func (s *Server) handlerFeatures(ctx context.Context) []*runtime.RuntimeHandler 
 		}
 		f := h.Features(ctx)
 		out = append(out, &runtime.RuntimeHandler{Name: name, Features: &runtime.RuntimeHandlerFeatures{
-			RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts, UserNamespaces: f.UserNamespaces}})
+			RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts, UserNamespaces: f.UserNamespaces && idmapped}})
 	}
 	return out
 }
