@@ -83,6 +83,11 @@ func ShortTempDir(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Searchable by others, not listable: the root of a user namespace pod
+	// (an unprivileged host uid) must reach runletd's state below it.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		UnmountUnder(t, dir)
 		if err := os.RemoveAll(dir); err != nil {
