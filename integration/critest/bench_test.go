@@ -2,10 +2,12 @@ package critest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +73,7 @@ func TestCritestBenchmarkOnRunletd(t *testing.T) {
 			t.Errorf("critest -benchmark on %s: %v\n%s", name, err, lastBytes(out, 8000))
 			continue
 		}
-		fmt.Printf("=== critest -benchmark, runletd, handler %s\n%s\n", name, measurements(string(out)))
+		fmt.Printf("=== critest -benchmark, runletd, handler %s\n%s\n%s\n", name, measurements(string(out)), lifecycles(t, outDir))
 	}
 }
 
@@ -102,4 +104,54 @@ func lastBytes(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// lifecycleResults is the JSON critest writes for its lifecycle benchmarks
+// (pkg/benchmark LifecycleBenchmarksResultsSet).
+type lifecycleResults struct {
+	OperationsNames []string `json:"operationsNames"`
+	NumParallel     int      `json:"numParallel"`
+	Datapoints      []struct {
+		OperationsDurationsNs []int64 `json:"operationsDurationsNs"`
+	} `json:"datapoints"`
+}
+
+// lifecycles summarizes the lifecycle results in dir: per operation the
+// count, median, mean, 90th percentile and maximum.
+func lifecycles(t *testing.T, dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var b strings.Builder
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		var r lifecycleResults
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		fmt.Fprintf(&b, "%s (%d in parallel)\n", strings.TrimSuffix(filepath.Base(f), ".json"), r.NumParallel)
+		for i, op := range r.OperationsNames {
+			var ds []time.Duration
+			for _, p := range r.Datapoints {
+				if i < len(p.OperationsDurationsNs) {
+					ds = append(ds, time.Duration(p.OperationsDurationsNs[i]))
+				}
+			}
+			if len(ds) == 0 {
+				continue
+			}
+			slices.Sort(ds)
+			var sum time.Duration
+			for _, d := range ds {
+				sum += d
+			}
+			fmt.Fprintf(&b, "    %-22s n=%-3d median %-10v mean %-10v p90 %-10v max %v\n", op, len(ds),
+				ds[len(ds)/2].Round(10*time.Microsecond), (sum / time.Duration(len(ds))).Round(10*time.Microsecond),
+				ds[len(ds)*9/10].Round(10*time.Microsecond), ds[len(ds)-1].Round(10*time.Microsecond))
+		}
+	}
+	return b.String()
 }
