@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/bundle"
@@ -16,13 +17,27 @@ import (
 
 // withFeatures sets what the container's mounts may ask for: recursive
 // read-only mounts when the pod's runtime makes them, id-mapped mounts in
-// a user namespace pod (runletd makes those itself, see newBundle).
+// a user namespace pod (runletd makes those itself, see newBundle). There
+// runletd's own extra mounts (the image's declared volumes) get the pod's
+// mappings, as its files do: their content is the image's, and the mapped
+// root could not reach them under runletd's root directory otherwise.
 func (r *create) withFeatures(ctx context.Context, o specgen.ContainerOptions) specgen.ContainerOptions {
 	if h, err := r.s.o.Pods.Handler(r.sb.Handler); err == nil {
 		o.RecursiveReadOnly = h.Features(ctx).RecursiveReadOnlyMounts
 	}
 	userns := r.sbCfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()
 	o.IDMappedMounts = userns.GetMode() == runtimeapi.NamespaceMode_POD
+	if o.IDMappedMounts {
+		extra := make([]*runtimeapi.Mount, 0, len(o.ExtraMounts))
+		for _, m := range o.ExtraMounts {
+			m = proto.Clone(m).(*runtimeapi.Mount)
+			if len(m.GetUidMappings()) == 0 && len(m.GetGidMappings()) == 0 {
+				m.UidMappings, m.GidMappings = userns.GetUids(), userns.GetGids()
+			}
+			extra = append(extra, m)
+		}
+		o.ExtraMounts = extra
+	}
 	return o
 }
 
