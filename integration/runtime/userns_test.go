@@ -359,3 +359,22 @@ func TestAUserNamespacePodRefusedForAnUnreachableStateLeavesNothing(t *testing.T
 		t.Errorf("user namespace holders left: %v", h)
 	}
 }
+
+// An image's declared volume in a user namespace pod is mapped as the
+// pod's files are: its copied content keeps the image's owners inside.
+func TestAnImagesDeclaredVolumeInAUserNamespacePodKeepsTheImagesOwners(t *testing.T) {
+	f := startWithVolumeImages(t)
+	userns := usernsPod(4_000_000)
+	pod, sb := f.runUsernsPod(t, "userns-volumes", "crun", userns)
+	ctr := f.startCtr(t, pod, sb, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "v"}, Image: &runtimeapi.ImageSpec{Image: volImage},
+		Command: []string{"sleep", "1000"},
+		Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+			NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: userns}}},
+	})
+	if out, errOut, _ := f.sh(t, ctr, "stat -c %u:%g /data/seed /empty; cat /data/seed; touch /data/new"); strings.Join(strings.Fields(out), " ") != "1234:1234 0:0 seed" {
+		t.Fatalf("declared volumes in a user namespace pod: %q %q", out, errOut)
+	}
+	f.removePod(t, pod)
+	f.assertNothingLeft(t)
+}
