@@ -72,11 +72,11 @@ func (r *create) newBundle(ctx context.Context, spec *specs.Spec) (_ *bundle.Bun
 }
 
 // IDMappedMountsSupported reports whether the filesystems of runletd's
-// state (bundles, pod files) and root (image layers, snapshots) take
-// id-mapped mounts, which user namespace pods need; the kernel is asked
-// once per directory.
+// state (bundles, pod files) and root (image layers, snapshots), and tmpfs
+// (the pod's /dev/shm; the host's stands in for it), take id-mapped mounts,
+// which user namespace pods need; the kernel is asked once per directory.
 func (s *Service) IDMappedMountsSupported(ctx context.Context) bool {
-	for _, dir := range []string{s.o.State, s.o.Root} {
+	for _, dir := range []string{s.o.State, s.o.Root, "/dev/shm"} {
 		if dir != "" && idmap.Supported(ctx, dir) != nil {
 			return false
 		}
