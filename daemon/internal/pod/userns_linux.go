@@ -74,10 +74,12 @@ func (r *run) rootfs(ctx context.Context, mounts []*types.Mount) ([]*types.Mount
 	if err != nil {
 		return nil, err
 	}
-	err = idmap.MountRootfs(ctx, idmap.RootfsStagingDir(r.sb.Bundle), r.usernsPath(), root,
-		bundle.FromProto(mounts), bundle.RootfsPath(r.sb.Bundle))
+	rootfs := bundle.RootfsPath(r.sb.Bundle)
+	err = idmap.MountRootfs(ctx, idmap.RootfsStagingDir(r.sb.Bundle), r.usernsPath(), root, bundle.FromProto(mounts), rootfs)
 	if err != nil {
 		return nil, fmt.Errorf("id-mapped rootfs: %w", err)
 	}
+	// Undone before the snapshot goes, as the shim would unmount it.
+	r.push(func(ctx context.Context) { _ = bundle.UnmountAll(ctx, rootfs) })
 	return nil, nil
 }
