@@ -45,7 +45,7 @@ func TestCritestBenchmarkOnRunletd(t *testing.T) {
 	daemontest.NeedRoot(t)
 	critest := daemontest.Tool(t, "critest")
 	bundletest.EnsureHybridCgroupsForCrun(t)
-	dir, d := startEnvironment(t)
+	dir, d := startEnvironment(t, critest)
 	params := filepath.Join(dir, "benchmark.yaml")
 	if err := os.WriteFile(params, []byte(benchmarkParams), 0o644); err != nil {
 		t.Fatal(err)

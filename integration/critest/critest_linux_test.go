@@ -38,7 +38,7 @@ func runCritest(t *testing.T, handler string) {
 	if handler == "crun" {
 		bundletest.EnsureHybridCgroupsForCrun(t)
 	}
-	dir, d := startEnvironment(t)
+	dir, d := startEnvironment(t, critest)
 	report := filepath.Join(dir, "junit.xml")
 	out := filepath.Join(dir, "critest.log")
 	err := runSuite(t, critest, d.Sock, handler, report, out, filepath.Join(dir, "tmp"))
@@ -46,11 +46,13 @@ func runCritest(t *testing.T, handler string) {
 	checkReport(t, report, err, out)
 }
 
-// startEnvironment starts a registry with critest's images, a CNI network
-// and runletd using both, everything under a new short temp dir (returned),
-// and puts the host back at cleanup.
-func startEnvironment(t *testing.T) (string, *daemontest.Daemon) {
+// startEnvironment waits to be the only critest run on the machine, then
+// starts a registry with critest's images, a CNI network and runletd using
+// both, everything under a new short temp dir (returned), and puts the host
+// back at cleanup.
+func startEnvironment(t *testing.T, critest string) (string, *daemontest.Daemon) {
 	t.Helper()
+	lockHost(t, critest)
 	dir := daemontest.ShortTempDir(t)
 	removeNewShm(t)
 	cniNetwork(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"))

@@ -13,6 +13,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lockHost makes this test the only critest run on the machine until its
+// cleanup, waiting for any other (another test binary's too): runs share
+// host ports 12000-12003 and the host's IPC namespace, whose new segments
+// each run removes. The lock is an flock on the critest binary itself, so
+// no file is left behind.
+func lockHost(t *testing.T, critest string) {
+	t.Helper()
+	f, err := os.Open(critest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Logf("another critest run holds %s; waiting for it", critest)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
 // shmSegment is one System V shared memory segment of the host.
 type shmSegment struct{ id, nattch int }
 
