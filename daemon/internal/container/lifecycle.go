@@ -170,15 +170,39 @@ func (s *Service) Exited(id string, code int32, at int64) {
 			return false
 		}
 		c.ExitCode, c.FinishedAt = code, at
-		c.Reason = "Completed"
-		if code != 0 {
-			c.Reason = "Error"
-		}
+		c.Reason = exitReason(c)
 		moved = true
 		return true
 	})
 	if moved {
 		s.emit(id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
+	}
+}
+
+// TaskOOM records that the kernel's OOM killer hit the container, before
+// or after its exit was recorded (the shim's events race).
+func (s *Service) TaskOOM(id string) {
+	_ = s.update(id, func(c *Container) bool {
+		if c.OOMKilled {
+			return false
+		}
+		c.OOMKilled = true
+		if c.State == Exited {
+			c.Reason = exitReason(c)
+		}
+		return true
+	})
+}
+
+// exitReason is the reason kubelet shows for an exited container.
+func exitReason(c *Container) string {
+	switch {
+	case c.OOMKilled:
+		return "OOMKilled"
+	case c.ExitCode != 0:
+		return "Error"
+	default:
+		return "Completed"
 	}
 }
 

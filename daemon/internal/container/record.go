@@ -44,6 +44,7 @@ type Container struct {
 	FinishedAt int64     `json:"finished_at,omitempty"`
 	ExitCode   int32     `json:"exit_code"`
 	Reason     string    `json:"reason,omitempty"`
+	OOMKilled  bool      `json:"oom_killed,omitempty"` // the shim reported an OOM kill
 	Pid        uint32    `json:"pid,omitempty"`
 	LogPath    string    `json:"log_path,omitempty"`
 	Bundle     string    `json:"bundle"`

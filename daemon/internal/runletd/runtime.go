@@ -107,11 +107,23 @@ func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
 }
 
 // onEvent routes a shim's event: a pause task's exit makes its pod not
-// ready; a container's init exit is recorded.
+// ready; a container's init exit and OOM kills are recorded.
 func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) {
-	if pods == nil || ctrs == nil || env.GetTopic() != "/tasks/exit" {
+	if pods == nil || ctrs == nil {
 		return
 	}
+	switch env.GetTopic() {
+	case "/tasks/exit":
+		onExit(ctx, pods, ctrs, env)
+	case "/tasks/oom":
+		var oom events.TaskOOM
+		if proto.Unmarshal(env.GetEvent().GetValue(), &oom) == nil {
+			ctrs.TaskOOM(oom.GetContainerId())
+		}
+	}
+}
+
+func onExit(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) {
 	var exit events.TaskExit
 	if proto.Unmarshal(env.GetEvent().GetValue(), &exit) != nil || exit.GetId() != exit.GetContainerId() {
 		return // an exec's exit
