@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,6 +184,7 @@ func TestSandboxAndContainerSpecsRunUnderRuncAndCrun(t *testing.T) {
 			})
 			r.run(pause, true)
 			pid := r.pid(pause.ID)
+			waitExeced(t, int(pid), "sleep") // a detached run returns before its init execs
 			ctr := r.bundleFor(func(b *bundle.Bundle) *specs.Spec {
 				s, err := ContainerSpec(appContainer(), sb, ContainerOptions{
 					ID: b.ID, SandboxID: pause.ID, SandboxPid: pid, ResolvPath: resolv, ShmPath: shm,
@@ -199,6 +201,22 @@ func TestSandboxAndContainerSpecsRunUnderRuncAndCrun(t *testing.T) {
 				t.Fatalf("container printed\n%q\nwant\n%q", out, want)
 			}
 		})
+	}
+}
+
+// waitExeced waits until process pid runs the program named prog.
+func waitExeced(t *testing.T, pid int, prog string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasPrefix(string(b), prog+"\x00") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still runs %q, not %s", pid, b, prog)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
