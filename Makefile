@@ -63,8 +63,10 @@ $(TOOLS)/crictl:
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
 
-test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop
-	RUNLET_BIN=$(BIN) $(GO) test -count=1 -timeout 30m ./...
+test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop, critest
+	@# -p 1: packages share the host's iptables, host ports, SysV IPC and CNI
+	@# state, and each snapshots and restores what it changes there.
+	RUNLET_BIN=$(BIN) $(GO) test -p 1 -count=1 -timeout 30m ./...
 
 unit: ## unit tests only (no root, no runtimes)
 	$(GO) test -count=1 -short ./...
@@ -74,13 +76,13 @@ conformance: build ## shim conformance suite against any shim v2 binary: make co
 
 CONTAINERD_SHIM ?= /usr/bin/containerd-shim-runc-v2
 
-bench: build ## benchmarks (not tests): shim latencies and memory side by side with containerd's shim, then Go benchmarks
+bench: build ## benchmarks (not tests): shim latencies and memory side by side with containerd's shim, critest -benchmark on runletd beside containerd, then Go benchmarks
 	$(BIN)/runlet-bench shims -n 20 -shim runlet-shim-runc-v2=$(BIN)/runlet-shim-runc-v2 \
 		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2=$(CONTAINERD_SHIM)@runc) \
 		-shim runlet-shim-crun=$(BIN)/runlet-shim-crun \
 		$(if $(wildcard $(CONTAINERD_SHIM)),-shim containerd-shim-runc-v2/crun=$(CONTAINERD_SHIM)@crun)
 	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench 'PodLifecycle|RunletdRSS' -benchtime 20x -timeout 30m ./integration/runtime/
-	RUNLET_BIN=$(BIN) RUNLET_CRITEST_BENCHMARK=1 $(GO) test -count=1 -v -run '^TestCritestBenchmarkOnRunletd$$' -timeout 60m ./integration/critest/
+	RUNLET_BIN=$(BIN) RUNLET_CRITEST_BENCHMARK=1 $(GO) test -count=1 -v -run '^TestCritestBenchmark$$' -timeout 60m ./integration/critest/
 	RUNLET_BIN=$(BIN) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 30m $$($(GO) list ./... | grep -v /integration/runtime)
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go

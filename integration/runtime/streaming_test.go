@@ -92,9 +92,17 @@ func TestPortForwardReachesAServerOnThePodsLoopback(t *testing.T) {
 		if err := fwd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		stopped := false
+		stop := func() {
+			if !stopped {
+				stopped = true
+				fwd.Process.Kill()
+				fwd.Wait()
+			}
+		}
+		t.Cleanup(stop)
 		body := getEventually(t, fmt.Sprintf("http://127.0.0.1:%d/", local))
-		fwd.Process.Kill()
-		fwd.Wait()
+		stop()
 		if body != "served-by-"+name+"\n" {
 			t.Fatalf("port-forward (host network %v) got %q\ncrictl: %s", hostNet, body, fwdOut.String())
 		}

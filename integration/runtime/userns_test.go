@@ -153,16 +153,27 @@ func owningUserns(t *testing.T, path string) uint64 {
 
 // holders lists live userns holder processes (runletd kills each once its
 // pod's pause task exists).
-func holders() []string {
+func (f *fixture) holders() []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.HasPrefix(cmd, []byte("runlet-userns-holder\x00")) {
+		if err == nil && bytes.HasPrefix(cmd, []byte("runlet-userns-holder\x00")) && parentPid(e.Name()) == f.Proc.Pid() {
 			out = append(out, e.Name())
 		}
 	}
 	return out
+}
+
+// parentPid reads a process' parent from /proc (0 when it is gone).
+func parentPid(pid string) int {
+	b, _ := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			return atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0
 }
 
 // A user namespace pod on every handler (runc 1.1, crun 1.8, containerd's
@@ -229,7 +240,7 @@ func TestUserNamespacePodsMapIDsAndFilesOnEveryHandlerAndLeaveNothing(t *testing
 		f.removePod(t, pod)
 	}
 	f.assertNothingLeft(t)
-	if h := holders(); len(h) != 0 {
+	if h := f.holders(); len(h) != 0 {
 		t.Errorf("user namespace holders left: %v", h)
 	}
 }
@@ -355,7 +366,7 @@ func TestAUserNamespacePodRefusedForAnUnreachableStateLeavesNothing(t *testing.T
 		t.Fatalf("run pod: %v, want FailedPrecondition naming %s", err, f.Dir)
 	}
 	f.assertNothingLeft(t)
-	if h := holders(); len(h) != 0 {
+	if h := f.holders(); len(h) != 0 {
 		t.Errorf("user namespace holders left: %v", h)
 	}
 }

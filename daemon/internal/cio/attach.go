@@ -69,15 +69,15 @@ func (c *IO) Attach(ctx context.Context, s Streams, stdinOnce bool, closeStdin f
 }
 
 // attachOutput adds the session's writers to the output streams and
-// returns what removes them; gone is closed when a write to the client
-// fails.
+// returns what removes them; gone is closed when the client falls too far
+// behind or a write to it fails.
 func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func()) {
 	var once sync.Once
 	fail := func() { once.Do(func() { close(gone) }) }
 	var removes []func()
 	for i, w := range []io.Writer{s.Stdout, s.Stderr} {
 		if w != nil && i < len(c.fans) {
-			removes = append(removes, c.fans[i].add(&clientWriter{w: w, fail: fail}))
+			removes = append(removes, c.fans[i].add(w, fail))
 		}
 	}
 	return func() {
@@ -85,20 +85,6 @@ func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func()) {
 			r()
 		}
 	}
-}
-
-// clientWriter reports the first failed write to its session.
-type clientWriter struct {
-	w    io.Writer
-	fail func()
-}
-
-func (cw *clientWriter) Write(p []byte) (int, error) {
-	n, err := cw.w.Write(p)
-	if err != nil {
-		cw.fail()
-	}
-	return n, err
 }
 
 // closeStdinEnd closes the daemon's end of the stdin FIFO, the EOF a shim

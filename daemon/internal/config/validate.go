@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -41,8 +42,8 @@ func (c *Config) validate() []*Error {
 	if c.Images.ImportDir != "" && !filepath.IsAbs(c.Images.ImportDir) {
 		add("images.import_dir", "%q is not an absolute path", c.Images.ImportDir)
 	}
-	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || port == "" {
-		add("streaming.address", "%q is not host:port", c.Streaming.Address)
+	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || !isPort(port) {
+		add("streaming.address", "%q is not host:port with a port from 0 to 65535", c.Streaming.Address)
 	}
 	sortErrors(errs)
 	return errs
@@ -137,4 +138,9 @@ func ParseEndpoint(s string) (*url.URL, error) {
 
 func sortErrors(errs []*Error) {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
 }

@@ -14,6 +14,9 @@ import (
 // container made with StdinOnce has its stdin closed when the client's
 // ends. Only containers with a stdin or a terminal can be attached.
 func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
+	if err := s.CheckAttach(id, sess.Stdin != nil, sess.TTY); err != nil {
+		return err
+	}
 	c, t, err := s.running(id)
 	if err != nil {
 		return err
@@ -22,14 +25,9 @@ func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	if err != nil {
 		return err
 	}
-	if err := s.CheckAttach(id, sess.Stdin != nil, sess.TTY); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	io, _ := s.io[id].(*cio.IO)
-	s.mu.Unlock()
-	if io == nil {
-		return fmt.Errorf("container %q: its stdio is not held by runletd: %w", id, errdefs.ErrFailedPrecondition)
+	io := s.stdio(id)
+	if io == nil { // removed since the check
+		return fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -71,7 +70,7 @@ func execSpec(bundlePath string, cmd []string, tty bool) (*anypb.Any, error) {
 
 func (s *Service) runExec(ctx context.Context, t task.TaskService, c *Container, spec *anypb.Any, timeout time.Duration) (*ExecResult, error) {
 	execID := names.NewID()[:32]
-	set, err := fifo.NewSet(filepath.Join(s.dir("fifo"), c.ID), execID, false, false)
+	set, err := fifo.NewSet(s.execFIFODir(execID), execID, false, false)
 	if err != nil {
 		return nil, err
 	}

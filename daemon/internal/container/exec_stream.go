@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -32,7 +31,7 @@ func (s *Service) ExecStream(ctx context.Context, id string, cmd []string, sess 
 		return 0, err
 	}
 	execID := names.NewID()[:32]
-	set, err := fifo.NewSet(filepath.Join(s.dir("fifo"), c.ID), execID, sess.Stdin != nil, sess.TTY)
+	set, err := fifo.NewSet(s.execFIFODir(execID), execID, sess.Stdin != nil, sess.TTY)
 	if err != nil {
 		return 0, err
 	}

@@ -71,7 +71,7 @@ func (r *create) imageVolume(ctx context.Context, i int, m *runtimeapi.Mount) (s
 	}
 	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, key) })
 	target := r.s.imageVolumeDir(r.c.ID, i)
-	if err := os.MkdirAll(target, 0o711); err != nil {
+	if err := r.makeImageVolumeDir(target); err != nil {
 		return "", err
 	}
 	if err := bundle.MountAll(ctx, bundle.FromProto(mounts), target); err != nil {
@@ -159,6 +159,25 @@ func (s *Service) imageVolumesDir(id string) string { return filepath.Join(s.dir
 
 func (s *Service) imageVolumeDir(id string, i int) string {
 	return filepath.Join(s.imageVolumesDir(id), strconv.Itoa(i))
+}
+
+// makeImageVolumeDir makes target 0700; in a user namespace pod target and
+// its parents up to the state dir are 0711: an overlay view cannot be
+// id-mapped, so the pod's root binds it from here and must be able to walk
+// (not list) the path.
+func (r *create) makeImageVolumeDir(target string) error {
+	if err := os.MkdirAll(target, 0o700); err != nil {
+		return err
+	}
+	if r.sbCfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions().GetMode() != runtimeapi.NamespaceMode_POD {
+		return nil
+	}
+	for _, d := range []string{r.s.dir("image-volumes"), filepath.Dir(target), target} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // imageVolumeKey is the snapshot key of a container's image volume i.

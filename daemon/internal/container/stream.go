@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/runlet/runlet/daemon/internal/cio"
 
 	task "github.com/runlet/runlet/proto/task/v2"
 )
@@ -65,9 +68,13 @@ func closeStdin(t task.TaskService, id, execID string) func(context.Context) err
 	}
 }
 
-// CheckExec refuses an exec session up front: NotFound for an unknown
-// container, FailedPrecondition for one that is not running.
-func (s *Service) CheckExec(id string) error {
+// CheckExec refuses an exec session up front: InvalidArgument without a
+// command, NotFound for an unknown container, FailedPrecondition for one
+// that is not running.
+func (s *Service) CheckExec(id string, cmd []string) error {
+	if len(cmd) == 0 {
+		return fmt.Errorf("exec without a command: %w", errdefs.ErrInvalidArgument)
+	}
 	_, _, err := s.running(id)
 	return err
 }
@@ -89,5 +96,22 @@ func (s *Service) CheckAttach(id string, stdin, tty bool) error {
 	if tty != c.Terminal {
 		return fmt.Errorf("attach with tty=%v to container %q with tty=%v: %w", tty, id, c.Terminal, errdefs.ErrInvalidArgument)
 	}
+	if io := s.stdio(id); io == nil || !io.Attachable() {
+		return fmt.Errorf("container %q has neither stdin nor a terminal: its output goes straight to its log: %w", id, errdefs.ErrFailedPrecondition)
+	}
 	return nil
+}
+
+// stdio is the daemon's side of a container's stdio, nil when it holds none.
+func (s *Service) stdio(id string) *cio.IO {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io, _ := s.io[id].(*cio.IO)
+	return io
+}
+
+// execFIFODir is an exec's own FIFO directory (its generated id, shorter
+// than a container's): no other exec or container removes it meanwhile.
+func (s *Service) execFIFODir(execID string) string {
+	return filepath.Join(s.dir("fifo"), execID)
 }

@@ -66,17 +66,25 @@ func procUser(pid uint32) (specs.User, error) {
 		case key == "Gid" && len(fields) > 0:
 			u.GID, err = parseID(fields[0])
 		case key == "Groups":
-			for _, g := range fields {
-				id, perr := parseID(g)
-				err = perr
-				u.AdditionalGids = append(u.AdditionalGids, id)
-			}
+			u.AdditionalGids, err = parseIDs(fields)
 		}
 		if err != nil {
 			return specs.User{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 		}
 	}
 	return u, sc.Err()
+}
+
+func parseIDs(fields []string) ([]uint32, error) {
+	ids := make([]uint32, 0, len(fields))
+	for _, f := range fields {
+		id, err := parseID(f)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 func parseID(s string) (uint32, error) {

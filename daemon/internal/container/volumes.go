@@ -23,7 +23,9 @@ func (r *create) declaredVolumes(ctx context.Context) error {
 		return nil
 	}
 	dir := r.s.volumesDir(r.c.ID)
-	if err := os.MkdirAll(dir, 0o711); err != nil {
+	// 0700: in a user namespace pod these are staged id-mapped under the
+	// bundle by runletd, so the pod's root never walks this path.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("image volumes: %w", err)
 	}
 	r.push(func(context.Context) { _ = os.RemoveAll(r.s.containerDir(r.c.ID)) })

@@ -23,7 +23,7 @@ func (s *Server) Exec(ctx context.Context, req *runtime.ExecRequest) (*runtime.E
 	if err != nil {
 		return nil, err
 	}
-	if err := ctrs.CheckExec(req.GetContainerId()); err != nil {
+	if err := ctrs.CheckExec(req.GetContainerId(), req.GetCmd()); err != nil {
 		return nil, err
 	}
 	return srv.GetExec(req)

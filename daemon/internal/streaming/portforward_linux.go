@@ -50,13 +50,15 @@ func dialPod(ctx context.Context, nsPath string, port int32) (conn *net.TCPConn,
 		return fmt.Errorf("port-forward to port %d: %w", port, err)
 	}
 	if nsPath == "" {
-		return conn, dial()
+		err := dial()
+		return conn, err
 	}
 	ns, err := netns.Load(nsPath)
 	if err != nil {
 		return nil, err
 	}
-	return conn, ns.Do(dial)
+	err = ns.Do(dial)
+	return conn, err
 }
 
 // pipe copies both ways. The client's end of input half-closes the pod

@@ -20,6 +20,8 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan struct{}
+
+	conns *conns
 }
 
 // Listen binds addr (host:port; port 0 picks a free one) and returns a
@@ -27,7 +29,7 @@ type Server struct {
 func Listen(addr string, rt *Runtime) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("streaming: listen on %s: %w", addr, errdefs.ErrUnavailable)
+		return nil, fmt.Errorf("streaming: listen on %s: %v: %w", addr, err, errdefs.ErrUnavailable)
 	}
 	cfg := lib.DefaultConfig
 	cfg.Addr = ln.Addr().String()
@@ -37,7 +39,8 @@ func Listen(addr string, rt *Runtime) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("streaming: %w", err)
 	}
-	return &Server{Server: s, ln: ln, done: make(chan struct{}),
+	cs := &conns{open: map[*conn]struct{}{}}
+	return &Server{Server: s, ln: &listener{Listener: ln, conns: cs}, done: make(chan struct{}), conns: cs,
 		http: &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}}, nil
 }
 
@@ -56,6 +59,7 @@ func (s *Server) Serve() error {
 // Close stops listening and ends every open session's connection.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Close()
+	s.conns.closeAll()
 	select {
 	case <-s.done:
 	case <-ctx.Done():
