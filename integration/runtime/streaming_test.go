@@ -174,3 +174,65 @@ func (f *fixture) assertFDsBack(t *testing.T, before int) {
 		return now <= before
 	})
 }
+
+func TestAnExecWhoseClientGoesAwayIsKilledAndAttachEndsWithTheContainer(t *testing.T) {
+	f := startWithBusybox(t)
+	fds := openFDs(t, f.Proc.Pid())
+	pod := f.runp(t, "gone", "")
+	cfg := f.containerConfigWith(t, "gone", map[string]any{"command": []string{"sh"}, "stdin": true})
+	ctr := strings.TrimSpace(f.MustCrictl(t, "create", pod, cfg, filepath.Join(f.Dir, "gone-pod.json")))
+	f.MustCrictl(t, "start", ctr)
+
+	marker := "exec-marker-" + randomHex(4)
+	exe := f.CrictlCommand(t, "exec", ctr, "sh", "-c", "while true; do echo "+marker+"; sleep 0.1; done")
+	out, err := exe.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(out, buf, len(marker)); err != nil {
+		t.Fatalf("no output from the exec: %v", err)
+	}
+	exe.Process.Kill() // the client goes away mid-stream
+	exe.Wait()
+	daemontest.WaitFor(t, 20*time.Second, "the exec's loop to be killed", func() bool { return len(pidsRunning(marker)) == 0 })
+
+	att := f.CrictlCommand(t, "attach", "-i", ctr)
+	stdin, err := att.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := att.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- att.Wait() }()
+	f.MustCrictl(t, "stop", "-t", "0", ctr) // the container stops under the attached client
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		att.Process.Kill()
+		<-done
+		t.Fatal("the attach session outlived its container")
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+	f.assertFDsBack(t, fds)
+}
+
+// pidsRunning lists the processes whose command line holds s.
+func pidsRunning(s string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmd, []byte(s)) && running(atoi(e.Name())) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
