@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 )
@@ -42,29 +43,23 @@ func (c *IO) Attach(ctx context.Context, s Streams, stdinOnce bool, closeStdin f
 			_, _ = io.Copy(c.stdn, s.Stdin)
 		}()
 	}
-	select {
-	case <-stdinDone:
-		if !stdinOnce {
+	for {
+		select {
+		case <-stdinDone:
+			if !stdinOnce {
+				return nil
+			}
+			stdinDone = nil // from now on wait for the output's end
+			if err := c.endStdin(ctx, closeStdin); err != nil {
+				return err
+			}
+		case <-c.done:
 			return nil
+		case <-gone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		c.closeStdinEnd()
-		if err := closeStdin(context.WithoutCancel(ctx)); err != nil {
-			return err
-		}
-	case <-c.done:
-		return nil
-	case <-gone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-c.done:
-		return nil
-	case <-gone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -86,6 +81,18 @@ func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func()) {
 		}
 	}
 }
+
+// endStdin closes the container's stdin for good: the daemon's end of the
+// FIFO, then the shim's (closeStdin), which gets its own short deadline.
+func (c *IO) endStdin(ctx context.Context, closeStdin func(context.Context) error) error {
+	c.closeStdinEnd()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeStdinTimeout)
+	defer cancel()
+	return closeStdin(cctx)
+}
+
+// closeStdinTimeout bounds the shim's CloseIO at an attach's end.
+const closeStdinTimeout = 10 * time.Second
 
 // closeStdinEnd closes the daemon's end of the stdin FIFO, the EOF a shim
 // that copies until EOF waits for.
