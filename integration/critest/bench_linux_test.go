@@ -2,15 +2,17 @@ package critest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/bundle/bundletest"
 	"github.com/runlet/runlet/integration/internal/daemontest"
@@ -35,30 +37,53 @@ imageListingBenchmarkImages:
 podContainerStartBenchmarkTimeoutSeconds: 60
 `
 
-// TestCritestBenchmarkOnRunletd runs `critest -benchmark` against runletd
-// on each handler and logs its measurements. It is a benchmark, not a
-// test: make bench runs it (RUNLET_CRITEST_BENCHMARK=1).
-func TestCritestBenchmarkOnRunletd(t *testing.T) {
+// TestCritestBenchmark runs `critest -benchmark` on each handler against
+// runletd and, when it is installed, against containerd, then prints the
+// lifecycle results side by side. It is a benchmark, not a test: make bench
+// runs it (RUNLET_CRITEST_BENCHMARK=1).
+func TestCritestBenchmark(t *testing.T) {
 	if os.Getenv("RUNLET_CRITEST_BENCHMARK") == "" {
 		t.Skip("a benchmark: make bench runs it with RUNLET_CRITEST_BENCHMARK=1")
 	}
 	daemontest.NeedRoot(t)
 	critest := daemontest.Tool(t, "critest")
 	bundletest.EnsureHybridCgroupsForCrun(t)
-	dir, d := startEnvironment(t, critest)
+	var runs []benchRun
+	t.Run("runletd", func(t *testing.T) {
+		dir, d := startEnvironment(t, critest)
+		runs = append(runs, benchmarkHandlers(t, critest, dir, "unix://"+d.Sock)...)
+	})
+	t.Run("containerd", func(t *testing.T) {
+		if _, err := os.Stat(containerdBin); err != nil {
+			fmt.Printf("=== critest -benchmark: containerd not installed (%s); runletd benchmarked alone\n", containerdBin)
+			t.Skipf("containerd not installed (%s): nothing to compare runletd with", containerdBin)
+		}
+		dir, c := startContainerdEnvironment(t, critest)
+		runs = append(runs, benchmarkHandlers(t, critest, dir, c.endpoint())...)
+	})
+	fmt.Print(sideBySide(runs))
+}
+
+// benchmarkHandlers runs `critest -benchmark` against the CRI at endpoint
+// on the default handler and on crun, printing critest's measurements;
+// its files go under dir.
+func benchmarkHandlers(t *testing.T, critest, dir, endpoint string) []benchRun {
+	t.Helper()
 	params := filepath.Join(dir, "benchmark.yaml")
 	if err := os.WriteFile(params, []byte(benchmarkParams), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	name := criVersion(t, endpoint)
+	var runs []benchRun
 	for _, handler := range []string{"", "crun"} {
-		name, outDir := handler, filepath.Join(dir, "bench-"+handler)
+		label, outDir := handler, filepath.Join(dir, "bench-"+handler)
 		if handler == "" {
-			name, outDir = "runc (default)", filepath.Join(dir, "bench-default")
+			label, outDir = "runc (default)", filepath.Join(dir, "bench-default")
 		}
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		args := []string{"-benchmark", "-runtime-endpoint", "unix://" + d.Sock, "-image-endpoint", "unix://" + d.Sock,
+		args := []string{"-benchmark", "-runtime-endpoint", endpoint, "-image-endpoint", endpoint,
 			"-benchmarking-params-file", params, "-benchmarking-output-dir", outDir,
 			"-ginkgo.no-color", "-test.timeout", "0"}
 		if handler != "" {
@@ -67,14 +92,40 @@ func TestCritestBenchmarkOnRunletd(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		cmd := exec.CommandContext(ctx, critest, args...)
 		cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+		cmd.WaitDelay = 10 * time.Second
 		out, err := cmd.CombinedOutput()
 		cancel()
+		run := benchRun{Runtime: name, Handler: label}
 		if err != nil {
-			t.Errorf("critest -benchmark on %s: %v\n%s", name, err, lastBytes(out, 8000))
+			t.Errorf("critest -benchmark on %s, handler %s: %v\n%s", name, label, err, lastBytes(out, 8000))
+			runs = append(runs, run)
 			continue
 		}
-		fmt.Printf("=== critest -benchmark, runletd, handler %s\n%s\n%s\n", name, measurements(string(out)), lifecycles(t, outDir))
+		if run.Sets, err = readLifecycles(outDir); err != nil {
+			t.Error(err)
+		}
+		runs = append(runs, run)
+		fmt.Printf("=== critest -benchmark, %s, handler %s\n%s\n", name, label, measurements(string(out)))
 	}
+	return runs
+}
+
+// criVersion names the runtime serving the CRI at endpoint ("runletd
+// 0.1.0", "containerd 1.6.20~ds1").
+func criVersion(t *testing.T, endpoint string) string {
+	t.Helper()
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := runtime.NewRuntimeServiceClient(conn).Version(ctx, &runtime.VersionRequest{})
+	if err != nil {
+		t.Fatalf("CRI Version at %s: %v", endpoint, err)
+	}
+	return v.GetRuntimeName() + " " + v.GetRuntimeVersion()
 }
 
 // measurements keeps the gmeasure tables and the summary of critest's
@@ -86,14 +137,12 @@ func measurements(out string) string {
 		switch {
 		case strings.Contains(line, "Name") && strings.Contains(line, "Mean"):
 			in = true
-		case strings.HasPrefix(line, "Ran ") || strings.Contains(line, "Passed |"):
-			keep = append(keep, line)
+		case in && (strings.Contains(line, " | ") || strings.HasPrefix(strings.TrimSpace(line), "===")):
+		default:
+			in = false
 		}
-		if in {
+		if in || strings.HasPrefix(line, "Ran ") || strings.Contains(line, "Passed |") {
 			keep = append(keep, line)
-			if strings.TrimSpace(line) == "" {
-				in = false
-			}
 		}
 	}
 	return strings.Join(keep, "\n")
@@ -104,54 +153,4 @@ func lastBytes(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
-}
-
-// lifecycleResults is the JSON critest writes for its lifecycle benchmarks
-// (pkg/benchmark LifecycleBenchmarksResultsSet).
-type lifecycleResults struct {
-	OperationsNames []string `json:"operationsNames"`
-	NumParallel     int      `json:"numParallel"`
-	Datapoints      []struct {
-		OperationsDurationsNs []int64 `json:"operationsDurationsNs"`
-	} `json:"datapoints"`
-}
-
-// lifecycles summarizes the lifecycle results in dir: per operation the
-// count, median, mean, 90th percentile and maximum.
-func lifecycles(t *testing.T, dir string) string {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	var b strings.Builder
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		var r lifecycleResults
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Errorf("%s: %v", f, err)
-			continue
-		}
-		fmt.Fprintf(&b, "%s (%d in parallel)\n", strings.TrimSuffix(filepath.Base(f), ".json"), r.NumParallel)
-		for i, op := range r.OperationsNames {
-			var ds []time.Duration
-			for _, p := range r.Datapoints {
-				if i < len(p.OperationsDurationsNs) {
-					ds = append(ds, time.Duration(p.OperationsDurationsNs[i]))
-				}
-			}
-			if len(ds) == 0 {
-				continue
-			}
-			slices.Sort(ds)
-			var sum time.Duration
-			for _, d := range ds {
-				sum += d
-			}
-			fmt.Fprintf(&b, "    %-22s n=%-3d median %-10v mean %-10v p90 %-10v max %v\n", op, len(ds),
-				ds[len(ds)/2].Round(10*time.Microsecond), (sum / time.Duration(len(ds))).Round(10*time.Microsecond),
-				ds[len(ds)*9/10].Round(10*time.Microsecond), ds[len(ds)-1].Round(10*time.Microsecond))
-		}
-	}
-	return b.String()
 }

@@ -13,4 +13,10 @@
 // RUNLET_CRITEST_FOCUS (a ginkgo focus regexp) runs a subset while
 // iterating, without the count check; RUNLET_CRITEST_ARTIFACTS names a
 // directory that receives the JUnit report and the critest and runletd logs.
+//
+// TestCritestBenchmark (RUNLET_CRITEST_BENCHMARK=1, run by make bench) runs
+// `critest -benchmark` on both handlers against runletd and, when
+// /usr/bin/containerd exists, against a private containerd 1.6 (its CRI
+// plugin, the same registry and kind of CNI network, runc and crun
+// runtimes), and prints the lifecycle results side by side.
 package critest
