@@ -262,37 +262,61 @@ func (x iptTable) deleteChain(c string) error {
 }
 
 // deleteJumpsTo removes, from chains that existed before, the rules that
-// jump to a created chain, by rule number from the last one down.
+// jump to a created chain, each by its own spec (not by number, which a
+// concurrent edit could shift onto another rule).
 func deleteJumpsTo(t *testing.T, x iptTable, created map[string]bool) {
 	out, err := x.run("-S")
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
 	}
-	type rule struct {
-		chain string
-		num   int
-	}
-	numbers := map[string]int{}
-	var doomed []rule
 	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "-A" {
-			continue
-		}
-		numbers[f[1]]++
-		if created[f[1]] {
+		f := splitRule(line)
+		if len(f) < 2 || f[0] != "-A" || created[f[1]] {
 			continue
 		}
 		for i := 0; i+1 < len(f); i++ {
 			if (f[i] == "-j" || f[i] == "-g") && created[f[i+1]] {
-				doomed = append(doomed, rule{f[1], numbers[f[1]]})
+				if _, err := x.run(append([]string{"-D"}, f[1:]...)...); err != nil {
+					t.Errorf("cleanup: %v", err)
+				}
+				break
 			}
 		}
 	}
-	for i := len(doomed) - 1; i >= 0; i-- {
-		if _, err := x.run("-D", doomed[i].chain, fmt.Sprint(doomed[i].num)); err != nil {
-			t.Errorf("cleanup: %v", err)
+}
+
+// splitRule splits a line of iptables -S into arguments, keeping a double-
+// quoted argument (a comment) whole.
+func splitRule(line string) []string {
+	var args []string
+	var cur strings.Builder
+	quoted, inArg := false, false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			quoted, inArg = !quoted, true
+		case r == ' ' && !quoted:
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+			}
+			inArg = false
+		default:
+			cur.WriteRune(r)
+			inArg = true
 		}
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+func TestSplitRuleKeepsAQuotedCommentWhole(t *testing.T) {
+	got := splitRule(`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`)
+	want := []string{"-A", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q", got)
 	}
 }
