@@ -11,9 +11,15 @@ crictl="$repo/.tools/crictl --runtime-endpoint unix:///run/runlet/runlet.sock --
 work=$(mktemp -d /tmp/runlet-demo.XXXXXX)
 export PATH=$bin:$PATH CRI_CONFIG_FILE=/dev/null
 
+# Pods without a cgroup_parent live under the runtime's "runlet" parent,
+# which runletd leaves in place (as containerd leaves its own); the demo
+# removes it again when it made it (rmdir removes only empty ones).
+had_parent=$(ls -d /sys/fs/cgroup/*/runlet 2>/dev/null | head -1 || true)
+
 cleanup() {
   [ -n "${pod:-}" ] && $crictl rmp -f "$pod" >/dev/null 2>&1 || true
   [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  [ -z "$had_parent" ] && rmdir /sys/fs/cgroup/*/runlet 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
