@@ -18,16 +18,17 @@ import (
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
-// benchmarkParams sizes critest's benchmarks for this 2-core machine, on
-// images of the local registry.
+// benchmarkParams sizes critest's benchmarks: 20 pods, 20 containers and
+// 10 images, one at a time (latencies, not throughput), on images of the
+// local registry.
 const benchmarkParams = `containersNumber: 20
-containersNumberParallel: 2
+containersNumberParallel: 1
 containerBenchmarkTimeoutSeconds: 60
 podsNumber: 20
-podsNumberParallel: 2
+podsNumberParallel: 1
 podBenchmarkTimeoutSeconds: 60
 imagesNumber: 10
-imagesNumberParallel: 2
+imagesNumberParallel: 1
 imageBenchmarkTimeoutSeconds: 60
 imagePullingBenchmarkImage: gcr.io/k8s-staging-cri-tools/test-image-latest:latest
 imageListingBenchmarkImages:
