@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +64,54 @@ func TestAttachWithStdinOnceFeedsTheShellAndClosesItsStdin(t *testing.T) {
 	}
 	f.assertNothingLeft(t)
 	f.assertFDsBack(t, fds)
+}
+
+func TestAttachWithoutStdinFollowsTheOutputOnEveryHandlerUntilTheContainerStops(t *testing.T) {
+	f := startWithBusybox(t)
+	for i, h := range f.handlers {
+		name := []string{"frunc", "fcrun", "fctrd"}[i]
+		pod, ctr := f.run(t, name, h, "i=0; while true; do echo out$i; echo err$i >&2; i=$((i+1)); sleep 0.2; done")
+		att := f.CrictlCommand(t, "attach", ctr)
+		var out lockedBuffer
+		att.Stdout, att.Stderr = &out, &out
+		if err := att.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- att.Wait() }()
+		daemontest.WaitFor(t, 20*time.Second, "attached output from "+h, func() bool {
+			s := out.String()
+			return strings.Contains(s, "out") && strings.Contains(s, "err")
+		})
+		f.MustCrictl(t, "stop", "-t", "0", ctr)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			att.Process.Kill()
+			<-done
+			t.Fatalf("%s: the attach session outlived its container", h)
+		}
+		f.MustCrictl(t, "rmp", "-f", pod)
+	}
+	f.assertNothingLeft(t)
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestAttachToAContainerWithoutStdinIsRefused(t *testing.T) {

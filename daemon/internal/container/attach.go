@@ -2,9 +2,7 @@ package container
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/containerd/errdefs"
+	"io"
 
 	"github.com/runlet/runlet/daemon/internal/cio"
 )
@@ -12,7 +10,8 @@ import (
 // Attach streams a running container's stdio to a client until the
 // container's output ends, the client's stdin ends, or ctx ends. A
 // container made with StdinOnce has its stdin closed when the client's
-// ends. Only containers with a stdin or a terminal can be attached.
+// ends. A container with neither stdin nor terminal whose shim writes its
+// log is attached output-only, by following that log.
 func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	if err := s.CheckAttach(id, sess.Stdin != nil, sess.TTY); err != nil {
 		return err
@@ -25,9 +24,10 @@ func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	if err != nil {
 		return err
 	}
-	io := s.stdio(id)
-	if io == nil { // removed since the check
-		return fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
+	stdio := s.stdio(id)
+	if stdio == nil || !stdio.Attachable() {
+		// Output only (CheckAttach refused stdin): the shim writes the log.
+		return s.followLog(ctx, id, c.LogPath, writerOrNil(sess.Stdout), writerOrNil(sess.Stderr))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -39,5 +39,13 @@ func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	if sess.Stderr != nil {
 		streams.Stderr = sess.Stderr
 	}
-	return io.Attach(ctx, streams, cfg.GetStdinOnce(), closeStdin(t, id, ""))
+	return stdio.Attach(ctx, streams, cfg.GetStdinOnce(), closeStdin(t, id, ""))
+}
+
+// writerOrNil keeps a nil stream nil as an io.Writer.
+func writerOrNil(w io.WriteCloser) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return w
 }

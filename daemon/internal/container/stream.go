@@ -96,8 +96,8 @@ func (s *Service) CheckAttach(id string, stdin, tty bool) error {
 	if tty != c.Terminal {
 		return fmt.Errorf("attach with tty=%v to container %q with tty=%v: %w", tty, id, c.Terminal, errdefs.ErrInvalidArgument)
 	}
-	if io := s.stdio(id); io == nil || !io.Attachable() {
-		return fmt.Errorf("container %q has neither stdin nor a terminal: its output goes straight to its log: %w", id, errdefs.ErrFailedPrecondition)
+	if io := s.stdio(id); (io == nil || !io.Attachable()) && c.LogPath == "" {
+		return fmt.Errorf("container %q has neither stdin, a terminal nor a log to follow: %w", id, errdefs.ErrFailedPrecondition)
 	}
 	return nil
 }
