@@ -213,14 +213,15 @@ func edgeFileURI(t *testing.T, x *tx, dirExists bool) {
 	}
 	x.startTask(s, b.ID, "")
 	x.wait(s, b.ID, "")
-	x.deleteTask(s, b.ID, "")
-	// The copy may finish after Delete (containerd 1.6 does not wait for
-	// it): wait for the content, not for a time.
+	// The copy may finish after the exit is reported (containerd 1.6 does
+	// not wait for it, and a Delete then cuts it short): wait for the
+	// content, not for a time, before deleting.
 	var data []byte
 	err := waitUntil(x.within(time.Minute), func() bool {
 		data, _ = os.ReadFile(logFile)
 		return strings.Contains(string(data), "to-out\n") && strings.Contains(string(data), "to-err\n")
 	})
+	x.deleteTask(s, b.ID, "")
 	if err != nil {
 		t.Errorf("%s holds %q, want both streams", logFile, data)
 	}

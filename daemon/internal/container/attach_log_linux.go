@@ -38,12 +38,15 @@ func (s *Service) followLog(ctx context.Context, id, path string, stdout, stderr
 			return r.drain()
 		}
 		if rotated(f, path) {
+			if err := r.drain(); err != nil { // what reached the old file last
+				return nil
+			}
 			nf, err := os.Open(path)
 			if err != nil {
 				return nil
 			}
 			f.Close()
-			f, r.br = nf, bufio.NewReader(nf)
+			f, r.br, r.pending = nf, bufio.NewReader(nf), nil
 		}
 		select {
 		case <-ctx.Done():
