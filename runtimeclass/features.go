@@ -54,6 +54,8 @@ const stdioSchemesAnnotation = "io.runlet.shim/stdio-schemes"
 // stdio). Any other shim gets FIFOs.
 func (h *Handler) WritesCRILog(ctx context.Context) bool {
 	h.learn(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return h.crilog
 }
 
@@ -69,21 +71,31 @@ type Features struct {
 // its shim's -info carries (none when the shim or runtime reports none).
 func (h *Handler) Features(ctx context.Context) Features {
 	h.learn(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return h.features
 }
 
-// learn asks the shim's -info once and keeps what the daemon uses.
+// learn asks the shim's -info once and keeps what the daemon uses. A shim
+// that fails it has no features (containerd 1.6's has no -info); an ask
+// cut short by the caller's context is retried at the next call instead
+// of hiding the features for good.
 func (h *Handler) learn(ctx context.Context) {
-	h.stdioOnce.Do(func() {
-		info, err := h.Info(ctx)
-		if err != nil {
-			return
-		}
-		for _, s := range strings.Split(info.GetAnnotations()[stdioSchemesAnnotation], ",") {
-			h.crilog = h.crilog || s == "crilog"
-		}
-		h.features = ociFeatures(info.GetFeatures().GetValue())
-	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.learned {
+		return
+	}
+	info, err := h.Info(ctx)
+	if err != nil {
+		h.learned = ctx.Err() == nil
+		return
+	}
+	for _, s := range strings.Split(info.GetAnnotations()[stdioSchemesAnnotation], ",") {
+		h.crilog = h.crilog || s == "crilog"
+	}
+	h.features = ociFeatures(info.GetFeatures().GetValue())
+	h.learned = true
 }
 
 // ociFeatures reads runtime-spec features JSON: "rro" among the mount

@@ -31,9 +31,10 @@ type Handler struct {
 	// Options is the marshalled runtime options, nil when none are set.
 	Options *anypb.Any
 
-	stdioOnce sync.Once
-	crilog    bool     // set inside stdioOnce
-	features  Features // set inside stdioOnce
+	mu       sync.Mutex
+	learned  bool     // guarded by mu; the shim's -info was read
+	crilog   bool     // guarded by mu
+	features Features // guarded by mu
 }
 
 // Set is the configured handlers and the default one.
