@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/runlet/runlet/bundle"
@@ -32,17 +31,7 @@ type ExecResult struct {
 // exit code; past timeout (0: none) the process is killed and
 // DeadlineExceeded returned.
 func (s *Service) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*ExecResult, error) {
-	c, err := s.get(id)
-	if err != nil {
-		return nil, err
-	}
-	if c.State != Running {
-		return nil, fmt.Errorf("container %q is %s: %w", id, c.State, errdefs.ErrFailedPrecondition)
-	}
-	if len(cmd) == 0 {
-		return nil, fmt.Errorf("exec without a command: %w", errdefs.ErrInvalidArgument)
-	}
-	t, err := s.taskOf(&c)
+	c, t, err := s.execTarget(id, cmd)
 	if err != nil {
 		return nil, err
 	}

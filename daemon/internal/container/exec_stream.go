@@ -7,8 +7,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/containerd/errdefs"
-
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/fifo"
 	task "github.com/runlet/runlet/proto/task/v2"
@@ -19,10 +17,7 @@ import (
 // was delivered. A client that goes away (its output cannot be written)
 // gets the process killed; its stdin's end closes the process' stdin.
 func (s *Service) ExecStream(ctx context.Context, id string, cmd []string, sess Session) (int32, error) {
-	if len(cmd) == 0 {
-		return 0, fmt.Errorf("exec without a command: %w", errdefs.ErrInvalidArgument)
-	}
-	c, t, err := s.running(id)
+	c, t, err := s.execTarget(id, cmd)
 	if err != nil {
 		return 0, err
 	}

@@ -7,14 +7,12 @@ import (
 	"path/filepath"
 
 	"github.com/containerd/errdefs"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 
 	"github.com/runlet/runlet/daemon/internal/cio"
 
 	task "github.com/runlet/runlet/proto/task/v2"
 )
-
-// Size is a terminal's size in characters.
-type Size struct{ Width, Height uint16 }
 
 // Session is one streaming client's ends: nil fields are not streamed.
 type Session struct {
@@ -22,25 +20,21 @@ type Session struct {
 	Stdout, Stderr io.WriteCloser
 	TTY            bool
 	// Resize delivers the client's terminal sizes; nil without a terminal.
-	Resize <-chan Size
+	Resize <-chan remotecommand.TerminalSize
 }
 
 // running returns a running container and its pod's task service.
 func (s *Service) running(id string) (Container, task.TaskService, error) {
-	c, err := s.get(id)
-	if err != nil {
-		return c, nil, err
+	c, t, err := s.liveTask(id)
+	if err == nil && c.State != Running {
+		err = fmt.Errorf("container %q is %s, not running: %w", id, c.State, errdefs.ErrFailedPrecondition)
 	}
-	if c.State != Running {
-		return c, nil, fmt.Errorf("container %q is %s, not running: %w", id, c.State, errdefs.ErrFailedPrecondition)
-	}
-	t, err := s.taskOf(&c)
 	return c, t, err
 }
 
 // forwardResizes resizes the terminal of the container's process execID
 // ("" for its init) to every size the client sends, until ctx ends.
-func forwardResizes(ctx context.Context, t task.TaskService, id, execID string, sizes <-chan Size) {
+func forwardResizes(ctx context.Context, t task.TaskService, id, execID string, sizes <-chan remotecommand.TerminalSize) {
 	if sizes == nil {
 		return
 	}
@@ -72,11 +66,17 @@ func closeStdin(t task.TaskService, id, execID string) func(context.Context) err
 // command, NotFound for an unknown container, FailedPrecondition for one
 // that is not running.
 func (s *Service) CheckExec(id string, cmd []string) error {
-	if len(cmd) == 0 {
-		return fmt.Errorf("exec without a command: %w", errdefs.ErrInvalidArgument)
-	}
-	_, _, err := s.running(id)
+	_, _, err := s.execTarget(id, cmd)
 	return err
+}
+
+// execTarget is the running container an exec of cmd goes to, and its
+// pod's task service.
+func (s *Service) execTarget(id string, cmd []string) (Container, task.TaskService, error) {
+	if len(cmd) == 0 {
+		return Container{}, nil, fmt.Errorf("exec without a command: %w", errdefs.ErrInvalidArgument)
+	}
+	return s.running(id)
 }
 
 // CheckAttach refuses an attach session up front, as CheckExec does, and

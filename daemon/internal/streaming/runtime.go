@@ -21,9 +21,7 @@ type Runtime struct {
 // Exec runs cmd in the container; a non-zero exit becomes the exit error
 // the library reports to the client with its code.
 func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	code, err := r.Containers.ExecStream(ctx, id, cmd, session(ctx, in, out, errw, tty, resize))
+	code, err := r.Containers.ExecStream(ctx, id, cmd, session(in, out, errw, tty, resize))
 	if err != nil {
 		return err
 	}
@@ -35,14 +33,11 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, in io.Reade
 
 // Attach joins the container's stdio.
 func (r *Runtime) Attach(ctx context.Context, id string, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	return r.Containers.Attach(ctx, id, session(ctx, in, out, errw, tty, resize))
+	return r.Containers.Attach(ctx, id, session(in, out, errw, tty, resize))
 }
 
-// session converts the library's stream ends (nil interfaces stay nil);
-// its resize relay ends with ctx.
-func session(ctx context.Context, in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) container.Session {
+// session converts the library's stream ends; nil interfaces stay nil.
+func session(in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) container.Session {
 	s := container.Session{TTY: tty}
 	if in != nil {
 		s.Stdin = in
@@ -53,33 +48,10 @@ func session(ctx context.Context, in io.Reader, out, errw io.WriteCloser, tty bo
 	if errw != nil && !tty {
 		s.Stderr = errw
 	}
-	if resize != nil && tty {
-		s.Resize = relaySizes(ctx, resize)
+	if tty {
+		s.Resize = resize
 	}
 	return s
-}
-
-func relaySizes(ctx context.Context, in <-chan remotecommand.TerminalSize) <-chan container.Size {
-	out := make(chan container.Size)
-	go func() {
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case sz, ok := <-in:
-				if !ok {
-					return
-				}
-				select {
-				case out <- container.Size{Width: sz.Width, Height: sz.Height}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out
 }
 
 type exitCode int32
