@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/integration/images/testimages"
@@ -20,8 +22,23 @@ const busybox = "docker.io/library/busybox:latest"
 // startWithBusybox is start with a busybox image imported at start.
 func startWithBusybox(t *testing.T) *fixture {
 	t.Helper()
+	return startWithImages(t, nil)
+}
+
+// startWithImages is start with busybox and more images (by reference)
+// imported at start.
+func startWithImages(t *testing.T, more map[string]v1.Image) *fixture {
+	t.Helper()
 	daemontest.NeedRoot(t)
-	return startExtra(t, "[images]\nimport_dir = \""+busyboxImportDir(t)+"\"\n")
+	dir := busyboxImportDir(t)
+	n := 0
+	for ref, img := range more {
+		n++
+		if err := testimages.WriteOCIArchive(filepath.Join(dir, fmt.Sprintf("more-%d.tar", n)), ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startExtra(t, "[images]\nimport_dir = \""+dir+"\"\n")
 }
 
 // busyboxImportDir is a directory holding the busybox image as an OCI

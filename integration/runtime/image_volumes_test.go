@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,8 +26,6 @@ const volImage = "localhost/runlet-it/volimg:1"
 // startWithVolumeImages is start with busybox and volImage imported.
 func startWithVolumeImages(t *testing.T) *fixture {
 	t.Helper()
-	daemontest.NeedRoot(t)
-	dir := busyboxImportDir(t)
 	files, err := testimages.BusyboxFiles()
 	if err != nil {
 		t.Fatal(err)
@@ -50,10 +49,7 @@ func startWithVolumeImages(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testimages.WriteOCIArchive(filepath.Join(dir, "volimg.tar"), volImage, img); err != nil {
-		t.Fatal(err)
-	}
-	return startExtra(t, "[images]\nimport_dir = \""+dir+"\"\n")
+	return startWithImages(t, map[string]v1.Image{volImage: img})
 }
 
 // imageID is the id ImageStatus reports for ref.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,8 +29,6 @@ const groupsImage = "localhost/runlet-it/groups:1"
 // startWithGroupsImage is start with busybox and groupsImage imported.
 func startWithGroupsImage(t *testing.T) *fixture {
 	t.Helper()
-	daemontest.NeedRoot(t)
-	dir := busyboxImportDir(t)
 	files, err := testimages.BusyboxFiles()
 	if err != nil {
 		t.Fatal(err)
@@ -50,10 +49,7 @@ func startWithGroupsImage(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testimages.WriteOCIArchive(filepath.Join(dir, "groups.tar"), groupsImage, img); err != nil {
-		t.Fatal(err)
-	}
-	return startExtra(t, "[images]\nimport_dir = \""+dir+"\"\n")
+	return startWithImages(t, map[string]v1.Image{groupsImage: img})
 }
 
 // usernsPod maps container ids 0-65535 to host ids base and up, as kubelet
