@@ -13,25 +13,17 @@ import (
 // ends. A container with neither stdin nor terminal whose shim writes its
 // log is attached output-only, by following that log.
 func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
-	if err := s.CheckAttach(id, sess.Stdin != nil, sess.TTY); err != nil {
-		return err
-	}
-	c, t, err := s.running(id)
+	a, err := s.attachTarget(id, sess.Stdin != nil, sess.TTY)
 	if err != nil {
 		return err
 	}
-	cfg, err := c.config()
-	if err != nil {
-		return err
-	}
-	stdio := s.stdio(id)
-	if stdio == nil || !stdio.Attachable() {
-		// Output only (CheckAttach refused stdin): the shim writes the log.
-		return s.followLog(ctx, id, c.LogPath, writerOrNil(sess.Stdout), writerOrNil(sess.Stderr))
+	if a.stdio == nil || !a.stdio.Attachable() {
+		// Output only (attachTarget refused stdin): the shim writes the log.
+		return s.followLog(ctx, id, a.c.LogPath, writerOrNil(sess.Stdout), writerOrNil(sess.Stderr))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	forwardResizes(ctx, t, id, "", sess.Resize)
+	forwardResizes(ctx, a.t, id, "", sess.Resize)
 	streams := cio.Streams{Stdin: sess.Stdin}
 	if sess.Stdout != nil {
 		streams.Stdout = sess.Stdout
@@ -39,7 +31,7 @@ func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	if sess.Stderr != nil {
 		streams.Stderr = sess.Stderr
 	}
-	return stdio.Attach(ctx, streams, cfg.GetStdinOnce(), closeStdin(t, id, ""))
+	return a.stdio.Attach(ctx, streams, a.cfg.GetStdinOnce(), closeStdin(a.t, id, ""))
 }
 
 // writerOrNil keeps a nil stream nil as an io.Writer.

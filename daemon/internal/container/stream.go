@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/containerd/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 
 	"github.com/runlet/runlet/daemon/internal/cio"
@@ -82,24 +83,40 @@ func (s *Service) execTarget(id string, cmd []string) (Container, task.TaskServi
 // CheckAttach refuses an attach session up front, as CheckExec does, and
 // InvalidArgument when it asks for a stdin or terminal the container lacks.
 func (s *Service) CheckAttach(id string, stdin, tty bool) error {
-	c, _, err := s.running(id)
+	_, err := s.attachTarget(id, stdin, tty)
+	return err
+}
+
+// attachTarget is the running container an attach goes to, with its
+// config and its pod's task service.
+func (s *Service) attachTarget(id string, stdin, tty bool) (*attachee, error) {
+	c, t, err := s.running(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := c.config()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if stdin && !cfg.GetStdin() {
-		return fmt.Errorf("attach with stdin to container %q, which has none: %w", id, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("attach with stdin to container %q, which has none: %w", id, errdefs.ErrInvalidArgument)
 	}
 	if tty != c.Terminal {
-		return fmt.Errorf("attach with tty=%v to container %q with tty=%v: %w", tty, id, c.Terminal, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("attach with tty=%v to container %q with tty=%v: %w", tty, id, c.Terminal, errdefs.ErrInvalidArgument)
 	}
-	if io := s.stdio(id); (io == nil || !io.Attachable()) && c.LogPath == "" {
-		return fmt.Errorf("container %q has neither stdin, a terminal nor a log to follow: %w", id, errdefs.ErrFailedPrecondition)
+	a := &attachee{c: c, cfg: cfg, t: t, stdio: s.stdio(id)}
+	if (a.stdio == nil || !a.stdio.Attachable()) && c.LogPath == "" {
+		return nil, fmt.Errorf("container %q has neither stdin, a terminal nor a log to follow: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	return nil
+	return a, nil
+}
+
+// attachee is what an attach session joins.
+type attachee struct {
+	c     Container
+	cfg   *runtimeapi.ContainerConfig
+	t     task.TaskService
+	stdio *cio.IO // nil or not attachable: follow the log instead
 }
 
 // stdio is the daemon's side of a container's stdio, nil when it holds none.
