@@ -17,6 +17,10 @@ var (
 	builtBin  string
 	buildErr  error
 	buildDir  string
+
+	failpointsOnce sync.Once
+	failpointsBin  string
+	failpointsErr  error
 )
 
 // buildDirPrefix names the directory of a test binary's runletd build; the
@@ -34,18 +38,13 @@ func Runletd(t testing.TB) string {
 		return b
 	}
 	buildOnce.Do(func() {
-		removeStaleBuildDirs()
-		buildDir = filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", buildDirPrefix, os.Getpid()))
-		if buildErr = os.Mkdir(buildDir, 0o700); buildErr != nil {
+		dir, err := testBuildDir()
+		if err != nil {
+			buildErr = err
 			return
 		}
-		builtBin = filepath.Join(buildDir, "runletd")
-		cmd := exec.Command("go", "build", "-o", builtBin, "./daemon/cmd/runletd")
-		cmd.Dir = RepoRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build runletd: %v\n%s", err, out)
-		}
+		builtBin = filepath.Join(dir, "runletd")
+		buildErr = goBuild(t, builtBin)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -53,11 +52,56 @@ func Runletd(t testing.TB) string {
 	return builtBin
 }
 
+// RunletdWithFailpoints is runletd built once for this test binary with
+// the build tag "failpoints": it kills itself at the step named by
+// $RUNLET_FAILPOINT (daemon/failpoint). It lives beside Runletd's build.
+func RunletdWithFailpoints(t testing.TB) string {
+	t.Helper()
+	failpointsOnce.Do(func() {
+		dir, err := testBuildDir()
+		if err != nil {
+			failpointsErr = err
+			return
+		}
+		failpointsBin = filepath.Join(dir, "runletd-failpoints")
+		failpointsErr = goBuild(t, failpointsBin, "-tags", "failpoints")
+	})
+	if failpointsErr != nil {
+		t.Fatal(failpointsErr)
+	}
+	return failpointsBin
+}
+
 // Cleanup removes this test binary's runletd build; call it from TestMain.
 func Cleanup() {
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
+}
+
+var buildDirOnce sync.Once
+
+// testBuildDir makes this test binary's build directory once.
+func testBuildDir() (string, error) {
+	var err error
+	buildDirOnce.Do(func() {
+		removeStaleBuildDirs()
+		buildDir = filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", buildDirPrefix, os.Getpid()))
+		err = os.Mkdir(buildDir, 0o700)
+	})
+	return buildDir, err
+}
+
+// goBuild builds runletd to out with extra go build flags.
+func goBuild(t testing.TB, out string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out, "./daemon/cmd/runletd")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = RepoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %v: %v\n%s", args, err, out)
+	}
+	return nil
 }
 
 func removeStaleBuildDirs() {

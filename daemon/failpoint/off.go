@@ -1,0 +1,6 @@
+//go:build !failpoints
+
+package failpoint
+
+// Hit does nothing: this build honours no failpoint.
+func Hit(string) {}
