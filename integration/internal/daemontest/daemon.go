@@ -22,6 +22,10 @@ import (
 type Daemon struct {
 	Dir, Root, State, Sock, ConfigPath string
 	Proc                               *Process
+	// Binary is the runletd Restart runs ("" for Runletd(t)); Env is added
+	// to its environment (e.g. failpoint.Env=STEP with a failpoints build).
+	Binary string
+	Env    []string
 	Images                             runtime.ImageServiceClient
 	Runtime                            runtime.RuntimeServiceClient
 }
@@ -65,8 +69,12 @@ func StartIn(t testing.TB, dir, extra string) *Daemon {
 // Proc.Kill) and waits until it serves.
 func (d *Daemon) Restart(t testing.TB) {
 	t.Helper()
-	d.Proc = StartProcess(t, filepath.Join(d.Dir, fmt.Sprintf("runletd-%d.log", time.Now().UnixNano())),
-		Runletd(t), "--config", d.ConfigPath)
+	bin := d.Binary
+	if bin == "" {
+		bin = Runletd(t)
+	}
+	d.Proc = StartProcessEnv(t, filepath.Join(d.Dir, fmt.Sprintf("runletd-%d.log", time.Now().UnixNano())),
+		d.Env, bin, "--config", d.ConfigPath)
 	conn, err := grpc.NewClient("unix://"+d.Sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,18 @@ type Process struct {
 // StartProcess starts name with its output in logPath.
 func StartProcess(t testing.TB, logPath string, name string, args ...string) *Process {
 	t.Helper()
+	return StartProcessEnv(t, logPath, nil, name, args...)
+}
+
+// StartProcessEnv is StartProcess with env added to the test's environment.
+func StartProcessEnv(t testing.TB, logPath string, env []string, name string, args ...string) *Process {
+	t.Helper()
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
