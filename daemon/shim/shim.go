@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/ttrpc"
@@ -24,6 +25,9 @@ type Shim struct {
 	Task   taskv2.TaskService
 	client *ttrpc.Client
 	done   chan struct{}
+	// closedHere is set by Close before the connection ends, so that an
+	// end we caused is not taken for the shim's.
+	closedHere atomic.Bool
 }
 
 // Start runs `start` for cfg's task and connects to the shim it names
@@ -80,11 +84,18 @@ func Connect(ctx context.Context, r Reply) (*Shim, error) {
 }
 
 // Close closes the connection; the shim keeps serving.
-func (s *Shim) Close() error { return s.client.Close() }
+func (s *Shim) Close() error {
+	s.closedHere.Store(true)
+	return s.client.Close()
+}
 
-// Done is closed when the connection to the shim is lost (the shim died
-// or shut down).
+// Done is closed when the connection to the shim ends: the shim died or
+// shut down, or Close was called (ClosedHere tells which).
 func (s *Shim) Done() <-chan struct{} { return s.done }
+
+// ClosedHere reports whether the connection ended because Close was
+// called: the shim itself may well still be serving.
+func (s *Shim) ClosedHere() bool { return s.closedHere.Load() }
 
 // Delete runs `delete` for cfg's task, the cleanup of a task whose shim is
 // gone, and returns how the task ended.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,13 +71,30 @@ func TestStopAndRemoveOfAnUnknownPodAreNoErrors(t *testing.T) {
 	}
 }
 
-func TestSameNameAndAttemptIsAlreadyExists(t *testing.T) {
+// A retried RunPodSandbox (kubelet's, after a timeout) gets the pod the
+// first call made; another config under the same name and attempt is
+// AlreadyExists naming the holder.
+func TestARetriedRunGetsItsPodAndAnotherConfigOfTheNameIsAlreadyExists(t *testing.T) {
 	f := start(t)
 	cfg := f.podConfig(t, "dup")
 	id := strings.TrimSpace(f.MustCrictl(t, "runp", cfg))
-	out, err := f.Crictl(t, "runp", cfg)
+	if again := strings.TrimSpace(f.MustCrictl(t, "runp", cfg)); again != id {
+		t.Fatalf("a retried runp made pod %s beside %s", again, id)
+	}
+	raw, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(f.Dir, "dup-other.json")
+	if err := os.WriteFile(other, []byte(strings.Replace(string(raw), `"hostname":"dup"`, `"hostname":"dup2"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.Crictl(t, "runp", other)
 	if err == nil || !strings.Contains(out, "AlreadyExists") || !strings.Contains(out, id) {
-		t.Fatalf("second runp of one name: %v\n%s", err, out)
+		t.Fatalf("runp of another config under the name: %v\n%s", err, out)
+	}
+	if pods := f.MustCrictl(t, "pods", "-q"); strings.Count(pods, "\n") != 1 {
+		t.Fatalf("pods after the retries:\n%s", pods)
 	}
 	f.MustCrictl(t, "rmp", "-f", id)
 	f.assertNothingLeft(t)

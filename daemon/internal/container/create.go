@@ -9,16 +9,18 @@ import (
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cio"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
+	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/specgen"
 	"github.com/runlet/runlet/fifo"
 	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/proto/types"
 )
 
-// create is the state of one CreateContainer and how to undo it.
+// create is the state of one CreateContainer: the record it builds.
 type create struct {
 	s      *Service
 	cfg    *runtimeapi.ContainerConfig
@@ -28,33 +30,54 @@ type create struct {
 	image  specgen.ImageConfig
 	mounts []*types.Mount
 	io     *cio.IO
-	undo   []func(context.Context)
 	// imageMounts are the host paths of the CRI image mounts, by mount;
 	// extraMounts bind the image's declared volumes.
 	imageMounts map[*runtimeapi.Mount]string
 	extraMounts []*runtimeapi.Mount
 }
 
-// Create creates a container in a ready pod and returns its id.
-func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.ContainerConfig) (_ string, err error) {
+// Create creates a container in a ready pod and returns its id. A name in
+// use is AlreadyExists, unless its container has the same config (a retry
+// of a call that succeeded). Concurrent calls for one name share the first
+// one's answer.
+func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.ContainerConfig) (string, error) {
 	r, err := s.newCreate(sandboxID, cfg)
 	if err != nil {
 		return "", err
 	}
+	ch := s.creates.DoChan(r.c.Name, func() (any, error) { return s.create(ctx, r) })
+	select {
+	case res := <-ch:
+		id, _ := res.Val.(string)
+		return id, res.Err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// create makes the container: its record (state Creating) and name first,
+// then each side effect; on failure abandon undoes what the record names.
+func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
+	if err := s.claimName(ctx, r.c); err != nil {
+		return s.retried(r.c, err)
+	}
+	defer s.built(r.c.ID)
+	failpoint.Hit(failpoint.CtrReserved)
 	defer func() {
 		if err != nil {
-			for i := len(r.undo) - 1; i >= 0; i-- {
-				r.undo[i](context.WithoutCancel(ctx))
+			if r.io != nil {
+				_ = r.io.Close()
 			}
+			_ = s.abandon(context.WithoutCancel(ctx), r.c)
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.reserve, r.resolveImage, r.rootfs, r.imageVolumes, r.declaredVolumes, r.stdio, r.bundle, r.task} {
+	for _, step := range []func(context.Context) error{r.resolveImage, r.rootfs, r.imageVolumes, r.declaredVolumes, r.stdio, r.bundle, r.task} {
 		if err := step(ctx); err != nil {
 			return "", err
 		}
 	}
 	r.c.State = Created
-	if err := s.save(r.c); err != nil {
+	if err := s.update(r.c.ID, func(c *Container) bool { *c = *r.c; return true }); err != nil {
 		return "", err
 	}
 	s.keepIO(r.c.ID, r.io)
@@ -81,19 +104,11 @@ func (s *Service) newCreate(sandboxID string, cfg *runtimeapi.ContainerConfig) (
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{ID: names.NewID(), Name: name(cfg.GetMetadata(), sbCfg.GetMetadata()), SandboxID: sandboxID,
-		Config: raw, Image: cfg.GetImage().GetImage(), CreatedAt: now(), Terminal: cfg.GetTty()}
+	id := names.NewID()
+	c := &Container{ID: id, Name: name(cfg.GetMetadata(), sbCfg.GetMetadata()), SandboxID: sandboxID,
+		Config: raw, Image: cfg.GetImage().GetImage(), CreatedAt: now(), Terminal: cfg.GetTty(), State: Creating,
+		Bundle: filepath.Join(s.dir("bundles"), shimmgr.Namespace, id), FIFODir: filepath.Join(s.dir("fifo"), id)}
 	return &create{s: s, cfg: cfg, sbCfg: sbCfg, sb: sb, c: c}, nil
-}
-
-func (r *create) push(f func(context.Context)) { r.undo = append(r.undo, f) }
-
-func (r *create) reserve(ctx context.Context) error {
-	if err := r.s.names.Reserve(r.c.Name, r.c.ID); err != nil {
-		return err
-	}
-	r.push(func(context.Context) { _ = r.s.names.Release(r.c.Name, r.c.ID) })
-	return nil
 }
 
 // rootfs prepares the container's overlay over its image's layers.
@@ -103,7 +118,7 @@ func (r *create) rootfs(ctx context.Context) error {
 		return err
 	}
 	r.mounts = m
-	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, r.c.ID) })
+	failpoint.Hit(failpoint.CtrSnapshot)
 	return nil
 }
 
@@ -115,7 +130,6 @@ func (r *create) stdio(ctx context.Context) error {
 		return err
 	}
 	r.c.LogPath = logPath
-	r.c.FIFODir = filepath.Join(r.s.dir("fifo"), r.c.ID)
 	h, err := r.s.o.Pods.Handler(r.sb.Handler)
 	if err != nil {
 		return err
@@ -127,7 +141,7 @@ func (r *create) stdio(ctx context.Context) error {
 	}
 	r.io = io
 	r.c.Stdio = [3]string{io.Stdin, io.Stdout, io.Stderr}
-	r.push(func(context.Context) { _ = io.Close() })
+	failpoint.Hit(failpoint.CtrStdio)
 	return nil
 }
 
@@ -163,8 +177,10 @@ func (r *create) bundle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.c.Bundle = b.Path
-	r.push(func(ctx context.Context) { _ = b.Delete(ctx) })
+	if b.Path != r.c.Bundle {
+		return fmt.Errorf("bundle of %s made at %s, recorded at %s", r.c.ID, b.Path, r.c.Bundle)
+	}
+	failpoint.Hit(failpoint.CtrBundle)
 	return nil
 }
 
@@ -180,7 +196,7 @@ func (r *create) task(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create the container task: %w", err)
 	}
-	r.push(func(ctx context.Context) { _, _ = t.Delete(ctx, &task.DeleteRequest{Id: r.c.ID}) })
+	failpoint.Hit(failpoint.CtrTaskCreated)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -28,15 +29,9 @@ type ImageVolume struct {
 // first), its layers are held and mounted read-only on the host, and the
 // container binds the view (or its image_sub_path) read-only.
 func (r *create) imageVolumes(ctx context.Context) error {
-	first := true
 	for i, m := range r.cfg.GetMounts() {
 		if m.GetImage().GetImage() == "" {
 			continue
-		}
-		if first {
-			dir := r.s.imageVolumesDir(r.c.ID)
-			r.push(func(context.Context) { _ = os.RemoveAll(dir) }) // runs last: every view is unmounted by then
-			first = false
 		}
 		src, err := r.imageVolume(ctx, i, m)
 		if err != nil {
@@ -69,7 +64,6 @@ func (r *create) imageVolume(ctx context.Context, i int, m *runtimeapi.Mount) (s
 	if err != nil {
 		return "", fmt.Errorf("%s.image: view of image %s: %w", field, img.ID, err)
 	}
-	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, key) })
 	target := r.s.imageVolumeDir(r.c.ID, i)
 	if err := r.makeImageVolumeDir(target); err != nil {
 		return "", err
@@ -77,7 +71,6 @@ func (r *create) imageVolume(ctx context.Context, i int, m *runtimeapi.Mount) (s
 	if err := bundle.MountAll(ctx, bundle.FromProto(mounts), target); err != nil {
 		return "", fmt.Errorf("%s.image: mount image %s: %w", field, img.ID, err)
 	}
-	r.push(func(ctx context.Context) { _ = bundle.UnmountAll(ctx, target) })
 	r.c.ImageVolumes = append(r.c.ImageVolumes, ImageVolume{Mount: i, ImageID: img.ID})
 	return imageSubPath(field, target, m.GetImageSubPath())
 }
@@ -126,19 +119,25 @@ func (r *create) imageMount(m *runtimeapi.Mount) (string, error) {
 
 // releaseImageVolumes unmounts a container's image volumes and drops their
 // snapshots (which lets the image service free layers no one uses). It is
-// idempotent, and works after a restart: the paths and keys derive from
-// the container's id.
-func (s *Service) releaseImageVolumes(ctx context.Context, c *Container) error {
-	dir := s.imageVolumesDir(c.ID)
+// idempotent, and works from the id alone (after a crash mid-create, too):
+// the paths and snapshot keys derive from it.
+func (s *Service) releaseImageVolumes(ctx context.Context, id string) error {
+	dir := s.imageVolumesDir(id)
 	if err := bundle.UnmountAll(ctx, dir); err != nil {
-		return fmt.Errorf("unmount the image volumes of %s: %w", c.ID, err)
+		return fmt.Errorf("unmount the image volumes of %s: %w", id, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("remove the image volumes of %s: %w", c.ID, err)
+		return fmt.Errorf("remove the image volumes of %s: %w", id, err)
 	}
-	for _, iv := range c.ImageVolumes {
-		if err := s.o.Snapshots.Remove(ctx, imageVolumeKey(c.ID, iv.Mount)); err != nil {
-			return err
+	keys, err := s.o.Snapshots.Keys()
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		if strings.HasPrefix(key, id+imageVolumeInfix) {
+			if err := s.o.Snapshots.Remove(ctx, key); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -181,4 +180,8 @@ func (r *create) makeImageVolumeDir(target string) error {
 }
 
 // imageVolumeKey is the snapshot key of a container's image volume i.
-func imageVolumeKey(id string, i int) string { return id + "-iv" + strconv.Itoa(i) }
+// imageVolumeInfix joins a container id and a mount index into the key of
+// an image volume's snapshot.
+const imageVolumeInfix = "-iv"
+
+func imageVolumeKey(id string, i int) string { return id + imageVolumeInfix + strconv.Itoa(i) }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/runlet/runlet/bundle"
+	"github.com/runlet/runlet/daemon/failpoint"
 	task "github.com/runlet/runlet/proto/task/v2"
 )
 
@@ -42,11 +42,21 @@ func (s *Service) taskOf(c *Container) (task.TaskService, error) {
 	return p.Task(), nil
 }
 
-// Start starts a created container.
+// Start starts a created container. Starting a running one succeeds (a
+// retried call whose first attempt started it); concurrent calls wait for
+// the first.
 func (s *Service) Start(ctx context.Context, id string) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	c, err := s.get(id)
 	if err != nil {
 		return err
+	}
+	if c.State == Running {
+		return nil
 	}
 	if c.State != Created {
 		return fmt.Errorf("container %q is %s: %w", id, c.State, errdefs.ErrFailedPrecondition)
@@ -59,11 +69,17 @@ func (s *Service) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("start container %q: %w", id, err)
 	}
-	err = s.update(id, func(c *Container) bool {
+	failpoint.Hit(failpoint.CtrTaskStarted)
+	return s.started(id, resp.GetPid())
+}
+
+// started records that a created container's task runs with pid.
+func (s *Service) started(id string, pid uint32) error {
+	err := s.update(id, func(c *Container) bool {
 		if !c.moveTo(Running) {
 			return false // it exited meanwhile
 		}
-		c.Pid, c.StartedAt = resp.GetPid(), now()
+		c.Pid, c.StartedAt = pid, now()
 		return true
 	})
 	if err == nil {
@@ -73,8 +89,19 @@ func (s *Service) Start(ctx context.Context, id string) error {
 }
 
 // Stop stops a container: its stop signal (the image's, else SIGTERM),
-// then SIGKILL after timeout. A stopped or unknown container is fine.
+// then SIGKILL after timeout. A stopped or unknown container is fine;
+// concurrent calls wait for the first.
 func (s *Service) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.stop(ctx, id, timeout)
+}
+
+// stop is Stop under the container's lock.
+func (s *Service) stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := s.get(id)
 	if errdefs.IsNotFound(err) {
 		return nil
@@ -84,15 +111,21 @@ func (s *Service) Stop(ctx context.Context, id string, timeout time.Duration) er
 	}
 	t, err := s.taskOf(&c)
 	if err != nil {
-		return s.markGone(ctx, &c)
+		s.markGone(ctx, &c, "")
+		return nil
 	}
 	if c.State == Running && timeout > 0 {
 		if s.signalAndWait(ctx, t, id, stopSignal(c.StopSignal), timeout) {
 			return nil
 		}
 	}
-	s.signalAndWait(ctx, t, id, unix.SIGKILL, time.Minute)
-	return nil
+	if s.signalAndWait(ctx, t, id, unix.SIGKILL, time.Minute) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stop container %q: %w", id, err)
+	}
+	return fmt.Errorf("container %q did not exit after SIGKILL: %w", id, errdefs.ErrUnavailable)
 }
 
 // signalAndWait signals the task and waits up to d for its exit event to
@@ -104,6 +137,7 @@ func (s *Service) signalAndWait(ctx context.Context, t task.TaskService, id stri
 	if _, err := t.Kill(ctx, &task.KillRequest{Id: id, Signal: uint32(sig)}); err != nil && !errdefs.IsNotFound(err) {
 		slog.Warn("signal container", "id", id, "signal", sig, "error", err)
 	}
+	failpoint.Hit(failpoint.CtrKilled)
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	resp, err := t.Wait(wctx, &task.WaitRequest{Id: id})
@@ -120,8 +154,15 @@ func (s *Service) signalAndWait(ctx context.Context, t task.TaskService, id stri
 
 // deleteTask deletes an exited container's task from its pod's shim, as
 // containerd's CRI does on the exit: the shim forgets it (and exits once
-// the pod has no task left); the exit stays in runletd's record.
+// the pod has no task left); the exit stays in runletd's record. It waits
+// for a call in progress on the container (a RemoveContainer deletes the
+// bundle the shim's delete works in).
 func (s *Service) deleteTask(ctx context.Context, id string) {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return
+	}
+	defer unlock()
 	c, err := s.get(id)
 	if err != nil || c.State != Exited {
 		return
@@ -130,7 +171,7 @@ func (s *Service) deleteTask(ctx context.Context, id string) {
 	if err != nil {
 		return
 	}
-	if _, err := t.Delete(ctx, &task.DeleteRequest{Id: id}); err != nil && !errdefs.IsNotFound(err) {
+	if _, err := t.Delete(ctx, &task.DeleteRequest{Id: id}); err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, ttrpc.ErrClosed) {
 		slog.Warn("delete the task of an exited container", "id", id, "error", err)
 	}
 }
@@ -142,15 +183,38 @@ func (s *Service) TaskExited(id string, code int32, at int64) {
 	go s.deleteTask(context.Background(), id)
 }
 
-// markGone records a container whose shim is gone as exited, after the
-// shim's `delete` cleaned up its task.
-func (s *Service) markGone(ctx context.Context, c *Container) error {
+// shimDiedReason is the reason of a container whose pod's shim died.
+const shimDiedReason = "ShimDied"
+
+// markGone records a container whose pod's shim is gone as killed, after
+// the shim's `delete` force-deleted its task (and killed what was left of
+// it), as containerd does for a dead shim.
+func (s *Service) markGone(ctx context.Context, c *Container, message string) {
 	h, err := s.o.Pods.Handler(s.handlerOf(c))
 	if err == nil {
-		_, _ = s.o.Shims.Cleanup(ctx, h, c.ID, c.Bundle)
+		if _, err := s.o.Shims.Cleanup(ctx, h, c.ID, c.Bundle); err != nil {
+			slog.Warn("delete the task of a dead shim", "id", c.ID, "error", err)
+		}
 	}
-	s.Exited(c.ID, 137, now())
-	return nil
+	if message == "" {
+		message = "the shim serving the container's pod is gone; the container was killed"
+	}
+	s.exited(c.ID, exitKilled, now(), shimDiedReason, message)
+}
+
+// ShimDied handles the death of a pod's shim for its containers: each
+// live one is cleaned up with the shim's `delete` and recorded exited.
+func (s *Service) ShimDied(ctx context.Context, sandboxID string) {
+	for _, id := range s.inPod(sandboxID) {
+		unlock, err := s.lock(ctx, id)
+		if err != nil {
+			return
+		}
+		if c, err := s.get(id); err == nil && c.State != Exited {
+			s.markGone(ctx, &c, "the shim serving the container's pod exited unexpectedly; the container was killed")
+		}
+		unlock()
+	}
 }
 
 func (s *Service) handlerOf(c *Container) string {
@@ -161,16 +225,28 @@ func (s *Service) handlerOf(c *Container) string {
 	return sb.Handler
 }
 
-// Exited records a container's exit (from the shim's event, Wait, or a
-// dead shim's cleanup); the first record wins.
+// exitKilled is the exit code of a process SIGKILL ended (128 + 9).
+const exitKilled = 137
+
+// Exited records a container's exit (from the shim's event or Wait); the
+// first record wins.
 func (s *Service) Exited(id string, code int32, at int64) {
+	s.exited(id, code, at, "", "")
+}
+
+// exited records an exit with reason and message ("" reason: the usual
+// one for the exit code and OOM kill).
+func (s *Service) exited(id string, code int32, at int64, reason, message string) {
 	moved := false
 	_ = s.update(id, func(c *Container) bool {
 		if !c.moveTo(Exited) {
 			return false
 		}
 		c.ExitCode, c.FinishedAt = code, at
-		c.Reason = exitReason(c)
+		c.Reason, c.Message = reason, message
+		if reason == "" {
+			c.Reason = exitReason(c)
+		}
 		moved = true
 		return true
 	})
@@ -187,7 +263,7 @@ func (s *Service) TaskOOM(id string) {
 			return false
 		}
 		c.OOMKilled = true
-		if c.State == Exited {
+		if c.State == Exited && c.Reason != shimDiedReason {
 			c.Reason = exitReason(c)
 		}
 		return true
@@ -206,8 +282,14 @@ func exitReason(c *Container) string {
 	}
 }
 
-// Remove removes a container, killing it first; unknown is fine.
+// Remove removes a container, killing it first; unknown is fine, and
+// concurrent calls wait for the first.
 func (s *Service) Remove(ctx context.Context, id string) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	c, err := s.get(id)
 	if errdefs.IsNotFound(err) {
 		return nil
@@ -215,31 +297,18 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Stop(ctx, id, 0); err != nil {
+	if err := s.stop(ctx, id, 0); err != nil {
 		return err
 	}
-	if t, err := s.taskOf(&c); err == nil {
-		_, err := t.Delete(ctx, &task.DeleteRequest{Id: id})
-		// NotFound: its exit deleted it; closed: the pod's shim is gone,
-		// and its tasks with it.
-		if err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, ttrpc.ErrClosed) {
-			return fmt.Errorf("delete container task %q: %w", id, err)
-		}
+	if err := s.deleteTaskOf(ctx, &c); err != nil {
+		return err
 	}
+	failpoint.Hit(failpoint.CtrTaskDeleted)
 	s.dropIO(id)
-	b := &bundle.Bundle{Path: c.Bundle, ID: c.ID}
-	if err := b.Delete(ctx); err != nil {
+	if err := s.removeFiles(ctx, &c); err != nil {
 		return err
 	}
-	if err := s.releaseImageVolumes(ctx, &c); err != nil {
-		return err
-	}
-	if err := s.removeVolumes(id); err != nil {
-		return err
-	}
-	if err := s.o.Snapshots.Remove(ctx, id); err != nil {
-		return err
-	}
+	failpoint.Hit(failpoint.CtrFilesRemoved)
 	s.emit(id, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT)
 	return s.forget(&c)
 }

@@ -16,16 +16,21 @@ const (
 type State string
 
 const (
-	Created State = "created"
-	Running State = "running"
-	Exited  State = "exited"
+	// Creating: CreateContainer has begun; the record is written before
+	// any side effect so that a crash leaves nothing the next start cannot
+	// find and undo. Such a container is never listed.
+	Creating State = "creating"
+	Created  State = "created"
+	Running  State = "running"
+	Exited   State = "exited"
 )
 
 // transitions lists the states each state may move to.
 var transitions = map[State][]State{
-	Created: {Running, Exited},
-	Running: {Exited},
-	Exited:  {},
+	Creating: {Created},
+	Created:  {Running, Exited},
+	Running:  {Exited},
+	Exited:   {},
 }
 
 // Container is the stored record of a container.
@@ -44,6 +49,7 @@ type Container struct {
 	FinishedAt int64     `json:"finished_at,omitempty"`
 	ExitCode   int32     `json:"exit_code"`
 	Reason     string    `json:"reason,omitempty"`
+	Message    string    `json:"message,omitempty"`
 	OOMKilled  bool      `json:"oom_killed,omitempty"` // the shim reported an OOM kill
 	Pid        uint32    `json:"pid,omitempty"`
 	LogPath    string    `json:"log_path,omitempty"`

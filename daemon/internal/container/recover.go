@@ -12,11 +12,13 @@ import (
 	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
 
-// Recover brings the records of created and running containers up to
-// date after runletd restarts (their pods' shims are reconnected first):
-// an exit that happened while runletd was down, and whose event was lost,
-// is read from the shim; a container whose shim is gone is cleaned up and
-// recorded as killed. What a create cut short by a crash left is removed.
+// Recover runs once at start, before CRI calls are served, after the pods'
+// shims were reconnected. It undoes the containers whose creation a crash
+// cut short, and brings the records of the others up to date: a start that
+// the crash kept from being recorded, an exit whose event was lost while
+// runletd was down (read from the shim), a container whose shim is gone
+// (cleaned up and recorded killed). What a create left without a record
+// is removed too.
 func (s *Service) Recover(ctx context.Context) {
 	s.sweep(ctx)
 	s.mu.Lock()
@@ -28,6 +30,10 @@ func (s *Service) Recover(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for i := range live {
+		if live[i].State == Creating {
+			_ = s.abandon(ctx, &live[i])
+			continue
+		}
 		s.recoverOne(ctx, &live[i])
 	}
 }
@@ -36,17 +42,19 @@ func (s *Service) recoverOne(ctx context.Context, c *Container) {
 	s.reattachIO(ctx, c)
 	t, err := s.taskOf(c)
 	if err != nil {
-		_ = s.markGone(ctx, c)
+		s.markGone(ctx, c, "")
 		return
 	}
 	st, err := t.State(ctx, &task.StateRequest{Id: c.ID})
 	switch {
 	case errdefs.IsNotFound(err):
-		s.Exited(c.ID, 137, now())
+		s.exited(c.ID, exitKilled, now(), "", "its task was gone when runletd restarted")
 	case err != nil:
 		slog.Warn("container state after restart", "id", c.ID, "error", err)
 	case st.GetStatus() == tasktypes.Status_STOPPED:
 		s.TaskExited(c.ID, int32(st.GetExitStatus()), st.GetExitedAt().AsTime().UnixNano())
+	case st.GetStatus() == tasktypes.Status_RUNNING && c.State == Created:
+		_ = s.started(c.ID, st.GetPid())
 	}
 }
 

@@ -1,14 +1,17 @@
 package container
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
 
 	"github.com/containerd/errdefs"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -33,17 +36,23 @@ type Service struct {
 	names *names.Registry
 
 	events hub
+	// locks serialises the state-changing calls on one container (by id);
+	// creates dedupes concurrent CreateContainer calls of one name.
+	locks   keylock.Locks
+	creates singleflight.Group
 
-	mu   sync.Mutex
-	ctrs map[string]*Container // guarded by mu; by id
-	io   map[string]closer     // guarded by mu; the daemon's side of stdio
+	mu       sync.Mutex
+	ctrs     map[string]*Container // guarded by mu; by id
+	io       map[string]closer     // guarded by mu; the daemon's side of stdio
+	inFlight map[string]bool       // guarded by mu; ids a CreateContainer of this process is making
 }
 
 type closer interface{ Close() error }
 
 // New returns a Service over the containers in the store.
 func New(o Options) (*Service, error) {
-	s := &Service{o: o, names: names.New(o.DB, namesBucket), ctrs: map[string]*Container{}, io: map[string]closer{}}
+	s := &Service{o: o, names: names.New(o.DB, namesBucket, bucket), ctrs: map[string]*Container{},
+		io: map[string]closer{}, inFlight: map[string]bool{}}
 	err := o.DB.ForEach(bucket, func(key string, value []byte) error {
 		var c Container
 		if err := json.Unmarshal(value, &c); err != nil {
@@ -55,7 +64,18 @@ func New(o Options) (*Service, error) {
 	return s, err
 }
 
+// get returns a copy of a container's record; NotFound when unknown or
+// still being created (its id is not yet anyone's to use).
 func (s *Service) get(id string) (Container, error) {
+	c, err := s.record(id)
+	if err == nil && c.State == Creating {
+		return Container{}, fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
+	}
+	return c, err
+}
+
+// record returns a copy of any record, one being created included.
+func (s *Service) record(id string) (Container, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.ctrs[id]
@@ -65,15 +85,37 @@ func (s *Service) get(id string) (Container, error) {
 	return *c, nil
 }
 
-func (s *Service) save(c *Container) error {
-	if err := s.o.DB.Put(bucket, c.ID, c); err != nil {
+// claim stores a new record with its name reservation (one transaction)
+// and marks it in flight until built.
+func (s *Service) claim(c *Container) error {
+	if err := s.names.Claim(c.Name, c.ID, c); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	cp := *c
 	s.ctrs[c.ID] = &cp
+	s.inFlight[c.ID] = true
 	s.mu.Unlock()
 	return nil
+}
+
+// built ends the in-flight mark claim set.
+func (s *Service) built(id string) {
+	s.mu.Lock()
+	delete(s.inFlight, id)
+	s.mu.Unlock()
+}
+
+// building reports whether a CreateContainer of this process is making id.
+func (s *Service) building(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[id]
+}
+
+// lock serialises the state-changing calls on container id.
+func (s *Service) lock(ctx context.Context, id string) (func(), error) {
+	return s.locks.Lock(ctx, id)
 }
 
 // update applies f to the stored record under the lock and saves it.
@@ -96,14 +138,15 @@ func (s *Service) update(id string, f func(*Container) bool) error {
 	return s.o.DB.Put(bucket, id, &cp)
 }
 
+// forget deletes the record and frees its name, in one transaction.
 func (s *Service) forget(c *Container) error {
-	if err := s.o.DB.Delete(bucket, c.ID); err != nil {
+	if err := s.names.Unclaim(c.Name, c.ID); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.ctrs, c.ID)
 	s.mu.Unlock()
-	return s.names.Release(c.Name, c.ID)
+	return nil
 }
 
 // inPod lists the ids of a pod's containers.

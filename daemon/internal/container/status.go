@@ -30,7 +30,7 @@ func (s *Service) Status(id string, verbose bool) (*runtimeapi.ContainerStatus, 
 		Id: c.ID, Metadata: cfg.GetMetadata(), State: criStates[c.State],
 		CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, ExitCode: c.ExitCode,
 		Image: image, ImageRef: imageRef, ImageId: c.ImageID,
-		Reason: c.Reason, Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
+		Reason: c.Reason, Message: c.Message, Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		Mounts: c.withImageRefs(cfg.GetMounts()), LogPath: c.LogPath,
 	}
 	if !verbose {
@@ -70,6 +70,9 @@ func (s *Service) List(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
 	s.mu.Lock()
 	all := make([]Container, 0, len(s.ctrs))
 	for _, c := range s.ctrs {
+		if c.State == Creating {
+			continue
+		}
 		all = append(all, *c)
 	}
 	s.mu.Unlock()

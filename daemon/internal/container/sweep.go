@@ -28,7 +28,7 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 	for _, name := range dirNames(s.dir("image-volumes")) {
 		if id, ok := orphan(name); ok && id == name {
-			if err := s.releaseImageVolumes(ctx, &Container{ID: id}); err != nil {
+			if err := s.releaseImageVolumes(ctx, id); err != nil {
 				slog.Warn("remove a crashed create's image volumes", "id", id, "error", err)
 			}
 		}

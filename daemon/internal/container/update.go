@@ -17,8 +17,14 @@ import (
 // reopenLogAnnotation asks runlet's shims to reopen a task's CRI log.
 const reopenLogAnnotation = "io.runlet.shim/reopen-log"
 
-// Update changes a created or running container's resources.
+// Update changes a created or running container's resources; it waits
+// for a Start, Stop or Remove in progress.
 func (s *Service) Update(ctx context.Context, id string, r *runtimeapi.LinuxContainerResources) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	c, t, err := s.liveTask(id)
 	if err != nil {
 		return err

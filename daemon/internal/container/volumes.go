@@ -28,7 +28,6 @@ func (r *create) declaredVolumes(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("image volumes: %w", err)
 	}
-	r.push(func(context.Context) { _ = os.RemoveAll(r.s.containerDir(r.c.ID)) })
 	return r.withRootfs(ctx, func(rootfs string) error {
 		for i, dst := range dsts {
 			host := filepath.Join(dir, strconv.Itoa(i))

@@ -55,7 +55,10 @@ func codeOf(err error) codes.Code {
 			return c.code
 		}
 	}
-	return codes.Unknown
+	// No class claims it: a fault inside runletd or below it (the file
+	// system, a runtime). Internal says so; Unknown would tell kubelet
+	// nothing.
+	return codes.Internal
 }
 
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -24,7 +24,7 @@ func TestToStatusMapsEveryErrdefsClassToItsCode(t *testing.T) {
 		errdefs.ErrDataLoss:           codes.DataLoss,
 		context.Canceled:              codes.Canceled,
 		context.DeadlineExceeded:      codes.DeadlineExceeded,
-		errors.New("plain"):           codes.Unknown,
+		errors.New("plain"):           codes.Internal,
 	}
 	for class, want := range cases {
 		err := toStatus(fmt.Errorf("pull x: registry y: %w", class))

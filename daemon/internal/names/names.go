@@ -7,7 +7,6 @@ package names
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/containerd/errdefs"
@@ -15,15 +14,19 @@ import (
 	"github.com/runlet/runlet/daemon/internal/store"
 )
 
-// Registry reserves names in one store bucket.
+// Registry reserves names in one store bucket for the records of
+// another: a record and its name are written and deleted together, in one
+// transaction, so a crash never leaves a name held by nothing.
 type Registry struct {
-	db     *store.DB
-	bucket string
+	db      *store.DB
+	bucket  string // the names
+	records string // the records they name
 }
 
-// New returns the registry of the names in bucket.
-func New(db *store.DB, bucket string) *Registry {
-	return &Registry{db: db, bucket: bucket}
+// New returns the registry of the names in bucket, held by the records of
+// the records bucket.
+func New(db *store.DB, bucket, records string) *Registry {
+	return &Registry{db: db, bucket: bucket, records: records}
 }
 
 // NewID returns a fresh id: 64 hex digits, as containerd's; it is safe as a
@@ -36,29 +39,20 @@ func NewID() string {
 	return hex.EncodeToString(b)
 }
 
-// Reserve holds name for id. A name held by another id is AlreadyExists,
-// naming the holder; reserving again for the same id is fine.
-func (r *Registry) Reserve(name, id string) error {
+// Claim holds name for id and stores record as id's record. A name held by
+// another id is AlreadyExists, naming the holder; claiming again for the
+// same id rewrites the record.
+func (r *Registry) Claim(name, id string, record any) error {
 	if name == "" {
 		return fmt.Errorf("empty name: %w", errdefs.ErrInvalidArgument)
 	}
-	var holder string
-	err := r.db.Create(r.bucket, name, id, &holder)
-	if errdefs.IsAlreadyExists(err) && holder == id {
-		return nil
-	}
-	if errdefs.IsAlreadyExists(err) {
-		return fmt.Errorf("name %q is reserved for %q: %w", name, holder, errdefs.ErrAlreadyExists)
-	}
+	_, err := r.db.Claim(r.bucket, name, r.records, id, record)
 	return err
 }
 
-// Release frees name if id holds it.
-func (r *Registry) Release(name, id string) error {
-	return r.db.DeleteIf(r.bucket, name, func(value []byte) bool {
-		var holder string
-		return json.Unmarshal(value, &holder) != nil || holder != id
-	})
+// Unclaim deletes id's record and frees name if id holds it.
+func (r *Registry) Unclaim(name, id string) error {
+	return r.db.Unclaim(r.bucket, name, r.records, id)
 }
 
 // Holder returns the id holding name, NotFound when it is free.

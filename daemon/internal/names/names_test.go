@@ -18,31 +18,31 @@ func registry(t *testing.T) (*Registry, *store.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return New(db, "pod-names"), db
+	return New(db, "pod-names", "pods"), db
 }
 
 func TestANameIsHeldByOneIDAtATime(t *testing.T) {
 	r, _ := registry(t)
-	if err := r.Reserve("web_default_uid_0", "a"); err != nil {
+	if err := r.Claim("web_default_uid_0", "a", "rec"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Reserve("web_default_uid_0", "a"); err != nil {
+	if err := r.Claim("web_default_uid_0", "a", "rec"); err != nil {
 		t.Fatalf("reserving again for the holder: %v", err)
 	}
-	err := r.Reserve("web_default_uid_0", "b")
+	err := r.Claim("web_default_uid_0", "b", "rec")
 	if !errdefs.IsAlreadyExists(err) {
 		t.Fatalf("second id: %v, want AlreadyExists", err)
 	}
-	if err := r.Release("web_default_uid_0", "b"); err != nil {
+	if err := r.Unclaim("web_default_uid_0", "b"); err != nil {
 		t.Fatal(err)
 	}
 	if id, _ := r.Holder("web_default_uid_0"); id != "a" {
 		t.Fatalf("a release by a non-holder freed the name (holder %q)", id)
 	}
-	if err := r.Release("web_default_uid_0", "a"); err != nil {
+	if err := r.Unclaim("web_default_uid_0", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Reserve("web_default_uid_0", "b"); err != nil {
+	if err := r.Claim("web_default_uid_0", "b", "rec"); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 }
@@ -55,7 +55,7 @@ func TestConcurrentReservationsOfOneNameLetExactlyOneWin(t *testing.T) {
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()
-			if r.Reserve("pod", id) == nil {
+			if r.Claim("pod", id, "rec") == nil {
 				wins <- id
 			}
 		}(NewID())
@@ -73,7 +73,7 @@ func TestReservationsSurviveARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := New(db, "n").Reserve("pod", "a"); err != nil {
+	if err := New(db, "n", "r").Claim("pod", "a", "rec"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -82,7 +82,7 @@ func TestReservationsSurviveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := New(db, "n").Reserve("pod", "b"); !errdefs.IsAlreadyExists(err) {
+	if err := New(db, "n", "r").Claim("pod", "b", "rec"); !errdefs.IsAlreadyExists(err) {
 		t.Fatalf("after reopening: %v", err)
 	}
 }

@@ -7,18 +7,30 @@ import (
 
 // TaskExited is told when a pod's pause task exits: the pod is no longer
 // ready (kubelet then stops and recreates it).
-func (s *Service) TaskExited(ctx context.Context, id string) {
-	sb, err := s.get(id)
-	if err != nil || sb.State != Ready {
+func (s *Service) TaskExited(ctx context.Context, id string) { s.notReady(id) }
+
+// ShimExited is told when a pod's shim went away on its own: it died, or
+// exited after a Shutdown. A pod that was not stopped lost its tasks with
+// it, as containerd handles it: every live container is cleaned up with the
+// shim's `delete` and reported exited, the pause too, and the pod is not
+// ready. It waits for a Stop or Remove in progress, which leaves nothing
+// to do.
+func (s *Service) ShimExited(id string) {
+	ctx := context.Background()
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
 		return
 	}
-	if err := s.setState(ctx, id, NotReady); err != nil {
-		slog.Warn("sandbox state", "id", id, "error", err)
+	defer unlock()
+	sb, err := s.get(id)
+	if err != nil || sb.Stopped || sb.State == Creating {
+		return // gone, stopped, or a RunPodSandbox that fails on its own
 	}
-}
-
-// ShimExited is told when a pod's shim goes away; a pod still ready lost
-// its pause task with it.
-func (s *Service) ShimExited(id string) {
-	s.TaskExited(context.Background(), id)
+	if c := s.containerService(); c != nil {
+		c.ShimDied(ctx, id)
+	}
+	if err := s.cleanupTask(ctx, &sb); err != nil {
+		slog.Warn("clean up the pause task of a dead shim", "id", id, "error", err)
+	}
+	s.notReady(id)
 }

@@ -12,7 +12,9 @@ func (s *Service) List(f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandbox 
 	s.mu.Lock()
 	all := make([]Sandbox, 0, len(s.pods))
 	for _, sb := range s.pods {
-		all = append(all, *sb)
+		if sb.State != Creating {
+			all = append(all, *sb)
+		}
 	}
 	s.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].CreatedAt > all[j].CreatedAt })

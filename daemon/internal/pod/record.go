@@ -20,6 +20,10 @@ const (
 type State string
 
 const (
+	// Creating: RunPodSandbox has begun; the record is written before any
+	// side effect so that a crash leaves nothing the next start cannot
+	// find and undo. Such a pod is never listed.
+	Creating State = "creating"
 	// Ready: the pause task runs.
 	Ready State = "ready"
 	// NotReady: stopped (or its shim died); resources released but the

@@ -3,33 +3,66 @@ package pod
 import (
 	"context"
 	"log/slog"
+
+	"github.com/containerd/errdefs"
+
+	task "github.com/runlet/runlet/proto/task/v2"
+	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
 
-// Recover reconnects to the shims of ready pods after runletd restarts.
-// A pod whose shim is gone is cleaned up with the shim's `delete` and
-// reported not ready; its tasks keep running otherwise, untouched.
+// Recover runs once at start, before CRI calls are served. It undoes the
+// pods whose creation a crash cut short, and reconnects to the shims of
+// the others: their tasks keep running, untouched. A pod whose shim is
+// gone is cleaned up with the shim's `delete` and reported not ready, as
+// is one whose pause exited while runletd was down.
 func (s *Service) Recover(ctx context.Context) {
 	s.mu.Lock()
-	var ready []Sandbox
+	all := make([]Sandbox, 0, len(s.pods))
 	for _, sb := range s.pods {
-		if sb.State == Ready {
-			ready = append(ready, *sb)
-		}
+		all = append(all, *sb)
 	}
 	s.mu.Unlock()
-	for i := range ready {
-		sb := &ready[i]
-		if _, err := s.o.Shims.Reconnect(ctx, s.o.Handlers, sb.Shim); err == nil {
-			continue
-		} else {
-			slog.Warn("pod shim is gone", "id", sb.ID, "error", err)
+	for i := range all {
+		sb := &all[i]
+		switch {
+		case sb.State == Creating:
+			_ = s.abandon(ctx, sb)
+		case sb.Stopped:
+			// A shim kept alive by container tasks is shut down at Remove.
+			_, _ = s.o.Shims.Reconnect(ctx, s.o.Handlers, sb.Shim)
+		default:
+			s.recoverLive(ctx, sb)
 		}
+	}
+}
+
+// recoverLive reconnects to a pod's shim and checks its pause task.
+func (s *Service) recoverLive(ctx context.Context, sb *Sandbox) {
+	p, err := s.o.Shims.Reconnect(ctx, s.o.Handlers, sb.Shim)
+	if err != nil {
+		slog.Warn("pod shim is gone", "id", sb.ID, "error", err)
 		if err := s.cleanupTask(ctx, sb); err != nil {
 			slog.Warn("clean up after a dead shim", "id", sb.ID, "error", err)
 		}
-		sb.State = NotReady
-		if err := s.save(sb); err != nil {
-			slog.Warn("sandbox state", "id", sb.ID, "error", err)
+		s.notReady(sb.ID)
+		return
+	}
+	st, err := p.Task().State(ctx, &task.StateRequest{Id: sb.ID})
+	if errdefs.IsNotFound(err) || (err == nil && st.GetStatus() == tasktypes.Status_STOPPED) {
+		s.notReady(sb.ID)
+	}
+}
+
+// notReady records that a pod's pause task is gone.
+func (s *Service) notReady(id string) {
+	err := s.update(id, func(sb *Sandbox) bool {
+		if sb.State != Ready {
+			return false
 		}
+		sb.State = NotReady
+		return true
+	})
+	if err != nil && !errdefs.IsNotFound(err) {
+		slog.Warn("sandbox state", "id", id, "error", err)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/idmap"
 	"github.com/runlet/runlet/daemon/internal/names"
@@ -18,8 +20,7 @@ import (
 	"github.com/runlet/runlet/runtimeclass"
 )
 
-// run is the state of one RunPodSandbox: what is made so far and how to
-// undo it.
+// run is the state of one RunPodSandbox: the record it builds.
 type run struct {
 	s   *Service
 	cfg *runtimeapi.PodSandboxConfig
@@ -30,12 +31,13 @@ type run struct {
 	// holder holds a userns mode POD pod's user namespace until the pause
 	// task joined it (nil for other pods).
 	holder *idmap.Holder
-	undo   []func(context.Context)
 }
 
 // Run starts a pod sandbox and returns its id. Bad input is
-// InvalidArgument and leaves nothing; a name in use is AlreadyExists.
-func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (_ string, err error) {
+// InvalidArgument and leaves nothing; a name in use is AlreadyExists,
+// unless its pod is ready with the same config (a retry of a call that
+// succeeded). Concurrent calls for one name share the first one's answer.
+func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
 	if err := validate(cfg); err != nil {
 		return "", err
 	}
@@ -43,29 +45,60 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if err != nil {
 		return "", err
 	}
+	ch := s.runs.DoChan(name(cfg.GetMetadata())+"\x00"+h.Name, func() (any, error) { return s.run(ctx, cfg, h) })
+	select {
+	case res := <-ch:
+		id, _ := res.Val.(string)
+		return id, res.Err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// run makes the pod: its record (state Creating) and name first, then
+// each side effect; on failure Abandon undoes what the record names.
+func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *runtimeclass.Handler) (_ string, err error) {
 	raw, err := marshalConfig(cfg)
 	if err != nil {
 		return "", err
 	}
-	r := &run{s: s, cfg: cfg, h: h, sb: &Sandbox{
-		ID: names.NewID(), Name: name(cfg.GetMetadata()), Config: raw, Handler: h.Name,
-		CreatedAt: now(), Image: s.o.SandboxImage,
-	}}
+	r := &run{s: s, cfg: cfg, h: h, sb: s.newRecord(cfg, raw, h)}
+	if err := s.claimName(ctx, r.sb); err != nil {
+		return s.retried(r.sb, err)
+	}
+	defer s.built(r.sb.ID)
+	failpoint.Hit(failpoint.PodReserved)
 	defer func() {
 		if err != nil {
-			r.rollback(context.WithoutCancel(ctx))
+			_ = r.holder.Close()
+			s.abandon(context.WithoutCancel(ctx), r.sb)
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.reserve, r.image, r.files, r.userns, r.network, r.bundle, r.startTask} {
+	for _, step := range []func(context.Context) error{r.image, r.files, r.userns, r.network, r.bundle, r.startTask} {
 		if err := step(ctx); err != nil {
 			return "", err
 		}
 	}
 	r.sb.State = Ready
-	if err := s.save(r.sb); err != nil {
+	if err := s.update(r.sb.ID, func(sb *Sandbox) bool { *sb = *r.sb; return true }); err != nil {
 		return "", err
 	}
 	return r.sb.ID, nil
+}
+
+// newRecord is a new pod's record with every path it will use, so that
+// what a crash leaves can be found from the record alone.
+func (s *Service) newRecord(cfg *runtimeapi.PodSandboxConfig, raw []byte, h *runtimeclass.Handler) *Sandbox {
+	id := names.NewID()
+	sb := &Sandbox{
+		ID: id, Name: name(cfg.GetMetadata()), Config: raw, Handler: h.Name, State: Creating,
+		CreatedAt: now(), Image: s.o.SandboxImage, Dir: filepath.Join(s.dir("sandboxes"), id),
+		Bundle: filepath.Join(s.dir("bundles"), shimmgr.Namespace, id),
+	}
+	if nsMode(cfg).GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		sb.NetNS = filepath.Join(s.dir("netns"), id)
+	}
+	return sb
 }
 
 func validate(cfg *runtimeapi.PodSandboxConfig) error {
@@ -76,22 +109,6 @@ func validate(cfg *runtimeapi.PodSandboxConfig) error {
 	return nil
 }
 
-func (r *run) push(f func(context.Context)) { r.undo = append(r.undo, f) }
-
-func (r *run) rollback(ctx context.Context) {
-	for i := len(r.undo) - 1; i >= 0; i-- {
-		r.undo[i](ctx)
-	}
-}
-
-func (r *run) reserve(ctx context.Context) error {
-	if err := r.s.names.Reserve(r.sb.Name, r.sb.ID); err != nil {
-		return err
-	}
-	r.push(func(context.Context) { _ = r.s.names.Release(r.sb.Name, r.sb.ID) })
-	return nil
-}
-
 // files makes the pod's hostname, hosts, resolv.conf and shm.
 func (r *run) files(ctx context.Context) error {
 	dns := r.cfg.GetDnsConfig()
@@ -99,12 +116,10 @@ func (r *run) files(ctx context.Context) error {
 	if dns != nil {
 		o.DNS = &sandboxfs.DNS{Servers: dns.GetServers(), Searches: dns.GetSearches(), Options: dns.GetOptions()}
 	}
-	f, err := sandboxfs.Create(ctx, r.s.dir("sandboxes"), r.sb.ID, o)
-	if err != nil {
+	if _, err := sandboxfs.Create(ctx, r.s.dir("sandboxes"), r.sb.ID, o); err != nil {
 		return err
 	}
-	r.sb.Dir = f.Dir
-	r.push(func(ctx context.Context) { _ = f.Remove(ctx) })
+	failpoint.Hit(failpoint.PodFiles)
 	return nil
 }
 
@@ -113,18 +128,15 @@ func (r *run) network(ctx context.Context) error {
 	if nsMode(r.cfg).GetNetwork() == runtimeapi.NamespaceMode_NODE {
 		return nil
 	}
-	ns, err := r.newNetNS(ctx)
+	if _, err := r.newNetNS(ctx); err != nil {
+		return err
+	}
+	failpoint.Hit(failpoint.PodNetNS)
+	res, err := r.s.o.Network.Setup(ctx, podNetwork(r.sb, r.cfg))
 	if err != nil {
 		return err
 	}
-	r.sb.NetNS = ns.Path()
-	r.push(func(ctx context.Context) { _ = ns.Remove(ctx) })
-	pn := podNetwork(r.sb, r.cfg)
-	res, err := r.s.o.Network.Setup(ctx, pn)
-	if err != nil {
-		return err
-	}
-	r.push(func(ctx context.Context) { _ = r.s.o.Network.Teardown(ctx, pn) })
+	failpoint.Hit(failpoint.PodCNI)
 	r.sb.IPs = ipStrings(res.IPs)
 	return nil
 }
@@ -162,9 +174,14 @@ func (r *run) bundle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.sb.Bundle = b.Path
-	r.push(func(ctx context.Context) { _ = b.Delete(ctx) })
-	return r.stageUserns(b, spec)
+	if b.Path != r.sb.Bundle {
+		return fmt.Errorf("bundle of %s made at %s, recorded at %s", r.sb.ID, b.Path, r.sb.Bundle)
+	}
+	if err := r.stageUserns(b, spec); err != nil {
+		return err
+	}
+	failpoint.Hit(failpoint.PodBundle)
+	return nil
 }
 
 // startTask starts the pod's shim and runs the pause task in it.
@@ -173,27 +190,28 @@ func (r *run) startTask(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.push(func(ctx context.Context) { _ = r.s.o.Snapshots.Remove(ctx, r.sb.ID) })
 	if mounts, err = r.rootfs(ctx, mounts); err != nil {
 		return err
 	}
+	failpoint.Hit(failpoint.PodSnapshot)
 	p, err := r.s.o.Shims.StartPod(ctx, r.h, r.sb.ID, r.sb.Bundle)
 	if err != nil {
 		return err
 	}
-	r.push(func(ctx context.Context) { _ = r.s.o.Shims.Shutdown(ctx, r.sb.ID) })
+	r.sb.Shim = p.Record()
+	failpoint.Hit(failpoint.PodShim)
 	t := p.Task()
 	created, err := t.Create(ctx, &task.CreateTaskRequest{Id: r.sb.ID, Bundle: r.sb.Bundle, Rootfs: mounts})
 	if err != nil {
 		return fmt.Errorf("create the sandbox task: %w", err)
 	}
-	r.push(func(ctx context.Context) { killAndDelete(ctx, t, r.sb.ID) })
+	failpoint.Hit(failpoint.PodTaskCreated)
 	_ = r.holder.Close() // the pause holds the user namespace now
 	if _, err := t.Start(ctx, &task.StartRequest{Id: r.sb.ID}); err != nil {
 		return fmt.Errorf("start the sandbox task: %w", err)
 	}
+	failpoint.Hit(failpoint.PodTaskStarted)
 	r.sb.Pid = created.GetPid()
-	r.sb.Shim = p.Record()
 	return nil
 }
 

@@ -9,10 +9,12 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
@@ -39,15 +41,20 @@ type Options struct {
 type Service struct {
 	o     Options
 	names *names.Registry
+	// locks serialises Stop, Remove and a dead shim's cleanup of one pod
+	// (by id); runs dedupes concurrent RunPodSandbox calls of one name.
+	locks keylock.Locks
+	runs  singleflight.Group
 
 	mu         sync.Mutex
 	pods       map[string]*Sandbox // guarded by mu; by id
+	inFlight   map[string]bool     // guarded by mu; ids a RunPodSandbox of this process is making
 	containers Containers          // guarded by mu
 }
 
 // New returns a Service over the sandboxes in the store.
 func New(o Options) (*Service, error) {
-	s := &Service{o: o, names: names.New(o.DB, namesBucket), pods: map[string]*Sandbox{}}
+	s := &Service{o: o, names: names.New(o.DB, namesBucket, bucket), pods: map[string]*Sandbox{}, inFlight: map[string]bool{}}
 	err := o.DB.ForEach(bucket, func(key string, value []byte) error {
 		var sb Sandbox
 		if err := json.Unmarshal(value, &sb); err != nil {
@@ -61,8 +68,15 @@ func New(o Options) (*Service, error) {
 
 func (s *Service) dir(kind string) string { return filepath.Join(s.o.State, kind) }
 
-// Get returns a copy of a sandbox record, NotFound when unknown.
-func (s *Service) Get(id string) (Sandbox, error) { return s.get(id) }
+// Get returns a copy of a sandbox record, NotFound when unknown or still
+// being created (its id is not yet anyone's to use).
+func (s *Service) Get(id string) (Sandbox, error) {
+	sb, err := s.get(id)
+	if err == nil && sb.State == Creating {
+		return Sandbox{}, fmt.Errorf("pod sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	return sb, err
+}
 
 // Handler resolves a pod's runtime handler.
 func (s *Service) Handler(name string) (*runtimeclass.Handler, error) {
@@ -74,6 +88,9 @@ func (s *Service) Handler(name string) (*runtimeclass.Handler, error) {
 type Containers interface {
 	StopAll(ctx context.Context, sandboxID string) error
 	RemoveAll(ctx context.Context, sandboxID string) error
+	// ShimDied cleans up the live containers of a pod whose shim died and
+	// records them exited.
+	ShimDied(ctx context.Context, sandboxID string)
 }
 
 // SetContainers connects the container service (made after this one).
@@ -100,36 +117,61 @@ func (s *Service) get(id string) (Sandbox, error) {
 	return *sb, nil
 }
 
-// save stores a sandbox record and keeps it in memory.
-func (s *Service) save(sb *Sandbox) error {
-	if err := s.o.DB.Put(bucket, sb.ID, sb); err != nil {
+// claim stores a new sandbox record together with its name reservation.
+func (s *Service) claim(sb *Sandbox) error {
+	if err := s.names.Claim(sb.Name, sb.ID, sb); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	cp := *sb
 	s.pods[sb.ID] = &cp
+	s.inFlight[sb.ID] = true
 	s.mu.Unlock()
 	return nil
 }
 
+// built ends the in-flight mark claim set.
+func (s *Service) built(id string) {
+	s.mu.Lock()
+	delete(s.inFlight, id)
+	s.mu.Unlock()
+}
+
+// update applies f to the record under the lock and stores the result
+// if f changed it: concurrent updates (an exit event beside a Stop) never
+// lose each other's fields.
+func (s *Service) update(id string, f func(*Sandbox) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb, ok := s.pods[id]
+	if !ok {
+		return fmt.Errorf("pod sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	cp := *sb
+	if !f(&cp) {
+		return nil
+	}
+	if err := s.o.DB.Put(bucket, id, &cp); err != nil {
+		return err
+	}
+	s.pods[id] = &cp
+	return nil
+}
+
+// forget deletes the record and frees its name, in one transaction.
 func (s *Service) forget(sb *Sandbox) error {
-	if err := s.o.DB.Delete(bucket, sb.ID); err != nil {
+	if err := s.names.Unclaim(sb.Name, sb.ID); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.pods, sb.ID)
 	s.mu.Unlock()
-	return s.names.Release(sb.Name, sb.ID)
+	return nil
 }
 
-// setState records a new state for a sandbox.
-func (s *Service) setState(ctx context.Context, id string, st State) error {
-	sb, err := s.get(id)
-	if err != nil {
-		return err
-	}
-	sb.State = st
-	return s.save(&sb)
+// lock serialises the state-changing calls on pod id.
+func (s *Service) lock(ctx context.Context, id string) (func(), error) {
+	return s.locks.Lock(ctx, id)
 }
 
 func marshalConfig(m proto.Message) ([]byte, error) { return proto.Marshal(m) }

@@ -9,7 +9,7 @@ import (
 // Status reports a pod the way PodSandboxStatus does; verbose adds the
 // "info" JSON (pid, netns, handler, image, bundle, shim address).
 func (s *Service) Status(id string, verbose bool) (*runtimeapi.PodSandboxStatus, map[string]string, error) {
-	sb, err := s.get(id)
+	sb, err := s.Get(id)
 	if err != nil {
 		return nil, nil, err
 	}

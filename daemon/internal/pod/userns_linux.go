@@ -29,7 +29,6 @@ func (r *run) userns(ctx context.Context) error {
 		return err
 	}
 	r.holder = h
-	r.push(func(context.Context) { _ = h.Close() })
 	return nil
 }
 
@@ -79,7 +78,6 @@ func (r *run) rootfs(ctx context.Context, mounts []*types.Mount) ([]*types.Mount
 	if err != nil {
 		return nil, fmt.Errorf("id-mapped rootfs: %w", err)
 	}
-	// Undone before the snapshot goes, as the shim would unmount it.
-	r.push(func(ctx context.Context) { _ = bundle.UnmountAll(ctx, rootfs) })
+	// Unmounted with the bundle, before the snapshot goes (removeFiles).
 	return nil, nil
 }

@@ -62,7 +62,25 @@ func (m *Manager) Reconnect(ctx context.Context, set *runtimeclass.Set, r Record
 	return m.track(&Pod{SandboxID: r.SandboxID, Handler: h, shim: s}), nil
 }
 
-// track registers p and reports its shim's end once.
+// Find connects to the live shim of a pod whose address was never
+// recorded (a RunPodSandbox cut short between the shim's start and its
+// record), by running the shim's `start` again: a shim v2 answers a second
+// start for the same id with the address it serves. Where none serves, a
+// new idle shim starts; either way the caller gets one it can shut down.
+func (m *Manager) Find(ctx context.Context, h *runtimeclass.Handler, sandboxID, bundle string) (*Pod, error) {
+	if p, err := m.Pod(sandboxID); err == nil {
+		return p, nil
+	}
+	s, err := shim.Start(ctx, m.launchConfig(h, sandboxID, bundle))
+	if err != nil {
+		return nil, err
+	}
+	return m.track(&Pod{SandboxID: sandboxID, Handler: h, shim: s}), nil
+}
+
+// track registers p and reports its shim's end once, unless runletd
+// closed the connection itself: closing our side (at shutdown) leaves the
+// shim and its tasks running, and is no shim exit.
 func (m *Manager) track(p *Pod) *Pod {
 	m.mu.Lock()
 	m.pods[p.SandboxID] = p
@@ -74,7 +92,7 @@ func (m *Manager) track(p *Pod) *Pod {
 			delete(m.pods, p.SandboxID)
 		}
 		m.mu.Unlock()
-		if m.cfg.OnShimExit != nil {
+		if m.cfg.OnShimExit != nil && !p.shim.ClosedHere() {
 			m.cfg.OnShimExit(p.SandboxID)
 		}
 	}()

@@ -80,3 +80,40 @@ func TestSecondOpenOfAHeldStoreIsUnavailable(t *testing.T) {
 		t.Fatalf("second open: %v, want Unavailable", err)
 	}
 }
+
+func TestClaimKeepsTheRecordAndItsNameTogether(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "runlet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Claim("names", "web_0", "pods", "id1", record{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Claim("names", "web_0", "pods", "id1", record{Name: "again"}); err != nil {
+		t.Fatalf("claim again by the holder: %v", err)
+	}
+	holder, err := db.Claim("names", "web_0", "pods", "id2", record{Name: "two"})
+	if !errdefs.IsAlreadyExists(err) || holder != "id1" {
+		t.Fatalf("claim by another id: holder %q, %v; want id1, AlreadyExists", holder, err)
+	}
+	var r record
+	if err := db.Get("pods", "id2", &r); !errdefs.IsNotFound(err) {
+		t.Fatalf("a refused claim stored its record: %v", err)
+	}
+	if err := db.Unclaim("names", "web_0", "pods", "id2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get("pods", "id1", &r); err != nil || r.Name != "again" {
+		t.Fatalf("unclaim by another id touched the holder: %+v, %v", r, err)
+	}
+	if err := db.Unclaim("names", "web_0", "pods", "id1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Claim("names", "web_0", "pods", "id2", record{Name: "two"}); err != nil {
+		t.Fatalf("the name stayed held after unclaim: %v", err)
+	}
+	if err := db.Get("pods", "id1", &r); !errdefs.IsNotFound(err) {
+		t.Fatalf("unclaim left the record: %v", err)
+	}
+}

@@ -1,0 +1,68 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/ttrpc"
+
+	"github.com/runlet/runlet/bundle"
+	task "github.com/runlet/runlet/proto/task/v2"
+)
+
+// teardown removes everything a container's record says it may have
+// made, whether or not it was made: its task, the daemon's side of its
+// stdio, its files. Every step is idempotent, so it serves a failed
+// CreateContainer and a crashed one found at start.
+func (s *Service) teardown(ctx context.Context, c *Container) error {
+	if err := s.deleteTaskOf(ctx, c); err != nil {
+		return err
+	}
+	s.dropIO(c.ID)
+	return s.removeFiles(ctx, c)
+}
+
+// deleteTaskOf kills and deletes a container's task in its pod's shim;
+// a task that is not there, or a shim that is gone, is fine.
+func (s *Service) deleteTaskOf(ctx context.Context, c *Container) error {
+	t, err := s.taskOf(c)
+	if err != nil {
+		return nil // the pod's shim is gone, and its tasks with it
+	}
+	if _, err := t.Kill(ctx, &task.KillRequest{Id: c.ID, Signal: 9, All: true}); err == nil {
+		_, _ = t.Wait(ctx, &task.WaitRequest{Id: c.ID})
+	}
+	_, err = t.Delete(ctx, &task.DeleteRequest{Id: c.ID})
+	if err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, ttrpc.ErrClosed) {
+		return fmt.Errorf("delete container task %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// removeFiles removes a container's bundle, image volumes, declared
+// volumes, rootfs snapshot and FIFO directory; each derives from its id.
+func (s *Service) removeFiles(ctx context.Context, c *Container) error {
+	b := &bundle.Bundle{Path: c.Bundle, ID: c.ID}
+	if err := b.Delete(ctx); err != nil {
+		return err
+	}
+	if err := s.releaseImageVolumes(ctx, c.ID); err != nil {
+		return err
+	}
+	if err := s.removeVolumes(c.ID); err != nil {
+		return err
+	}
+	if err := s.o.Snapshots.Remove(ctx, c.ID); err != nil {
+		return err
+	}
+	if c.FIFODir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(c.FIFODir); err != nil {
+		return fmt.Errorf("remove the fifos of %s: %w", c.ID, err)
+	}
+	return nil
+}
