@@ -24,10 +24,10 @@ type Daemon struct {
 	Proc                               *Process
 	// Binary is the runletd Restart runs ("" for Runletd(t)); Env is added
 	// to its environment (e.g. failpoint.Env=STEP with a failpoints build).
-	Binary string
-	Env    []string
-	Images                             runtime.ImageServiceClient
-	Runtime                            runtime.RuntimeServiceClient
+	Binary  string
+	Env     []string
+	Images  runtime.ImageServiceClient
+	Runtime runtime.RuntimeServiceClient
 }
 
 // Config is a configuration with root, state and socket under dir,
