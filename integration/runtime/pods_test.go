@@ -100,7 +100,15 @@ func TestARetriedRunGetsItsPodAndAnotherConfigOfTheNameIsAlreadyExists(t *testin
 	f.assertNothingLeft(t)
 }
 
-func TestPodsSurviveARunletdCrash(t *testing.T) {
+// Stopping runletd, gracefully or not, never touches a pod, on any
+// handler: closing our own shim connections is no shim exit.
+func TestPodsSurviveRunletdStoppedBySIGTERMSIGINTOrKill9(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) { podsSurviveStop(t, sig) })
+	}
+}
+
+func podsSurviveStop(t *testing.T, sig syscall.Signal) {
 	f := start(t)
 	ids := map[string]int{}
 	for _, h := range f.handlers {
@@ -108,7 +116,10 @@ func TestPodsSurviveARunletdCrash(t *testing.T) {
 		_, info := f.inspectp(t, id)
 		ids[id] = int(info["pid"].(float64))
 	}
-	f.Proc.Kill() // kill -9: no chance to clean up
+	if err := f.Proc.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	daemontest.WaitFor(t, 20*time.Second, "runletd to exit on "+sig.String(), f.Proc.Exited)
 	f.Restart(t)
 	for id, pid := range ids {
 		state, info := f.inspectp(t, id)
