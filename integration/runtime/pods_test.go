@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +21,7 @@ func TestPodLifecycleWithEveryHandlerThroughCrictl(t *testing.T) {
 		if want == "" {
 			want = "runc"
 		}
-		if out := f.MustCrictl(t, "pods", "--id", id); !strings.Contains(out, "Ready") || !strings.Contains(out, want) {
+		if out := f.MustCrictl(t, "pods", "--id", id); !readyWord.MatchString(out) || !strings.Contains(out, want) {
 			t.Fatalf("pods after runp --runtime %q:\n%s", h, out)
 		}
 		state, info := f.inspectp(t, id)
@@ -153,6 +154,9 @@ func TestAPodWhoseShimDiesIsNotReadyAndCleansUp(t *testing.T) {
 	}
 	f.assertNothingLeft(t)
 }
+
+// readyWord matches crictl's Ready state, not NotReady.
+var readyWord = regexp.MustCompile(`\bReady\b`)
 
 // shimServing finds the pid of the shim serving a socket address.
 func shimServing(t *testing.T, address string) int {

@@ -29,7 +29,7 @@ func (s *Service) List(f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandbox 
 }
 
 func listEntry(sb *Sandbox) *runtimeapi.PodSandbox {
-	cfg, err := sb.config()
+	cfg, err := sb.CRIConfig()
 	if err != nil {
 		return nil
 	}

@@ -52,10 +52,7 @@ type Sandbox struct {
 }
 
 // CRIConfig decodes the stored CRI config.
-func (sb *Sandbox) CRIConfig() (*runtimeapi.PodSandboxConfig, error) { return sb.config() }
-
-// config decodes the stored CRI config.
-func (sb *Sandbox) config() (*runtimeapi.PodSandboxConfig, error) {
+func (sb *Sandbox) CRIConfig() (*runtimeapi.PodSandboxConfig, error) {
 	var cfg runtimeapi.PodSandboxConfig
 	if err := proto.Unmarshal(sb.Config, &cfg); err != nil {
 		return nil, fmt.Errorf("sandbox %s: stored config: %w", sb.ID, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sync"
 
@@ -34,7 +33,6 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	// SandboxImage is the image pods run (the built-in pause by default).
 	SandboxImage string
-	Log          *slog.Logger
 }
 
 // Service runs pod sandboxes.

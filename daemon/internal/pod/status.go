@@ -13,7 +13,7 @@ func (s *Service) Status(id string, verbose bool) (*runtimeapi.PodSandboxStatus,
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := sb.config()
+	cfg, err := sb.CRIConfig()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -92,7 +92,7 @@ func (s *Service) releaseNetwork(ctx context.Context, sb *Sandbox) error {
 	if sb.NetNS == "" {
 		return nil
 	}
-	cfg, err := sb.config()
+	cfg, err := sb.CRIConfig()
 	if err != nil {
 		return err
 	}

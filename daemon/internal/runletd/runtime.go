@@ -55,7 +55,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	}
 	svc, err := pod.New(pod.Options{
 		State: d.cfg.State, DB: d.db, Handlers: handlers, Shims: shims, Network: network,
-		Images: d.Images, Snapshots: d.Snapshots, SandboxImage: d.SandboxImage(), Log: d.log,
+		Images: d.Images, Snapshots: d.Snapshots, SandboxImage: d.SandboxImage(),
 	})
 	if err != nil {
 		shims.Close(ctx)
