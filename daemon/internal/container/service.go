@@ -17,6 +17,8 @@ import (
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
+	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/runtimeclass"
 )
 
 // Options are what a Service works with.
@@ -25,9 +27,16 @@ type Options struct {
 	Root      string // runletd's persistent directory: containers/<id>/volumes/
 	DB        *store.DB
 	Pods      *pod.Service
-	Shims     *shimmgr.Manager
+	Shims     Shims
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
+}
+
+// Shims is the shim manager as containers use it (a *shimmgr.Manager;
+// the lifecycle tests give a fake).
+type Shims interface {
+	Pod(sandboxID string) (*shimmgr.Pod, error)
+	Cleanup(ctx context.Context, h *runtimeclass.Handler, id, bundle string) (*task.DeleteResponse, error)
 }
 
 // Service runs containers.

@@ -18,6 +18,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
+	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/runtimeclass"
 )
 
@@ -27,12 +28,23 @@ type Options struct {
 	State     string
 	DB        *store.DB
 	Handlers  *runtimeclass.Set
-	Shims     *shimmgr.Manager
+	Shims     Shims
 	Network   *cni.Network
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
 	// SandboxImage is the image pods run (the built-in pause by default).
 	SandboxImage string
+}
+
+// Shims is the shim manager as pods use it (a *shimmgr.Manager; the
+// lifecycle tests give a fake).
+type Shims interface {
+	Pod(sandboxID string) (*shimmgr.Pod, error)
+	StartPod(ctx context.Context, h *runtimeclass.Handler, sandboxID, bundle string) (*shimmgr.Pod, error)
+	Reconnect(ctx context.Context, set *runtimeclass.Set, r shimmgr.Record) (*shimmgr.Pod, error)
+	Find(ctx context.Context, h *runtimeclass.Handler, sandboxID, bundle string) (*shimmgr.Pod, error)
+	Cleanup(ctx context.Context, h *runtimeclass.Handler, id, bundle string) (*task.DeleteResponse, error)
+	Shutdown(ctx context.Context, sandboxID string) error
 }
 
 // Service runs pod sandboxes.

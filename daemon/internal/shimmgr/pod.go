@@ -15,7 +15,22 @@ import (
 type Pod struct {
 	SandboxID string
 	Handler   *runtimeclass.Handler
-	shim      *shim.Shim
+	task      task.TaskService
+	record    Record
+	shim      *shim.Shim // nil for a pod made by NewPod
+}
+
+// NewPod is a pod served by t, which the caller serves itself (the
+// lifecycle tests' fake shim); its record names address.
+func NewPod(sandboxID string, h *runtimeclass.Handler, t task.TaskService, address string) *Pod {
+	return &Pod{SandboxID: sandboxID, Handler: h, task: t,
+		record: Record{SandboxID: sandboxID, Handler: h.Name, Address: address, Version: 2}}
+}
+
+// newPod is the pod served by the connected shim s.
+func newPod(sandboxID string, h *runtimeclass.Handler, s *shim.Shim) *Pod {
+	return &Pod{SandboxID: sandboxID, Handler: h, task: s.Task, shim: s,
+		record: Record{SandboxID: sandboxID, Handler: h.Name, Address: s.Address, Version: s.Version}}
 }
 
 // Record is what must be persisted to reconnect to a pod's shim after
@@ -28,12 +43,10 @@ type Record struct {
 }
 
 // Task is the pod's task service.
-func (p *Pod) Task() task.TaskService { return p.shim.Task }
+func (p *Pod) Task() task.TaskService { return p.task }
 
 // Record returns the pod's reconnect record.
-func (p *Pod) Record() Record {
-	return Record{SandboxID: p.SandboxID, Handler: p.Handler.Name, Address: p.shim.Address, Version: p.shim.Version}
-}
+func (p *Pod) Record() Record { return p.record }
 
 // StartPod starts the shim of a new pod for its sandbox task, whose bundle
 // is ready at bundle. AlreadyExists if the pod has a shim.
@@ -45,7 +58,7 @@ func (m *Manager) StartPod(ctx context.Context, h *runtimeclass.Handler, sandbox
 	if err != nil {
 		return nil, err
 	}
-	return m.track(&Pod{SandboxID: sandboxID, Handler: h, shim: s}), nil
+	return m.track(newPod(sandboxID, h, s)), nil
 }
 
 // Reconnect attaches to the live shim of a pod after a restart. The
@@ -59,7 +72,7 @@ func (m *Manager) Reconnect(ctx context.Context, set *runtimeclass.Set, r Record
 	if err != nil {
 		return nil, fmt.Errorf("pod %q: %w: %w", r.SandboxID, err, errdefs.ErrUnavailable)
 	}
-	return m.track(&Pod{SandboxID: r.SandboxID, Handler: h, shim: s}), nil
+	return m.track(newPod(r.SandboxID, h, s)), nil
 }
 
 // Find connects to the live shim of a pod whose address was never
@@ -75,7 +88,7 @@ func (m *Manager) Find(ctx context.Context, h *runtimeclass.Handler, sandboxID, 
 	if err != nil {
 		return nil, err
 	}
-	return m.track(&Pod{SandboxID: sandboxID, Handler: h, shim: s}), nil
+	return m.track(newPod(sandboxID, h, s)), nil
 }
 
 // track registers p and reports its shim's end once, unless runletd
@@ -111,7 +124,7 @@ func (m *Manager) Shutdown(ctx context.Context, sandboxID string) error {
 	if err != nil {
 		return nil
 	}
-	_, err = p.shim.Task.Shutdown(ctx, &task.ShutdownRequest{Id: sandboxID})
+	_, err = p.task.Shutdown(ctx, &task.ShutdownRequest{Id: sandboxID})
 	if err != nil && !errdefs.IsNotFound(err) && !isClosed(err) {
 		return err
 	}
