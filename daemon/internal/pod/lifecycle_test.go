@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/runlet/runlet/daemon/internal/servicetest"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
@@ -149,6 +150,13 @@ func TestStopTwiceAndConcurrentlyStopsTheTaskOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Hold the first Stop's kill; the other calls must wait for it.
+	release := f.shims.Block("Kill")
+	defer release()
+	go func() {
+		servicetest.WaitForCalls(t, f.shims, "Kill", 1)
+		release()
+	}()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)

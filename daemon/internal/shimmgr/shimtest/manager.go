@@ -22,11 +22,13 @@ type Manager struct {
 	tasks map[string]*Tasks       // guarded by mu; every shim ever started, by sandbox id
 	fail  map[string]error        // guarded by mu; the next call of a method fails with it
 	calls map[string]int          // guarded by mu; calls by method
+	gates map[string]chan struct{} // guarded by mu; calls of a method wait for its gate to close
 }
 
 // NewManager returns a manager with no shim.
 func NewManager() *Manager {
-	return &Manager{pods: map[string]*shimmgr.Pod{}, tasks: map[string]*Tasks{}, fail: map[string]error{}, calls: map[string]int{}}
+	return &Manager{pods: map[string]*shimmgr.Pod{}, tasks: map[string]*Tasks{}, fail: map[string]error{}, calls: map[string]int{},
+		gates: map[string]chan struct{}{}}
 }
 
 // FailNext makes the next call of method (a Manager or task method name,
@@ -37,6 +39,25 @@ func (m *Manager) FailNext(method string, err error) {
 	m.mu.Unlock()
 }
 
+// Block makes every call of method wait, once counted, until the returned
+// release is called: a test holds a call in progress to show what runs
+// beside it.
+func (m *Manager) Block(method string) (release func()) {
+	gate := make(chan struct{})
+	m.mu.Lock()
+	m.gates[method] = gate
+	m.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			delete(m.gates, method)
+			m.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
 // Calls is how often method was called, on the manager or any shim.
 func (m *Manager) Calls(method string) int {
 	m.mu.Lock()
@@ -44,13 +65,18 @@ func (m *Manager) Calls(method string) int {
 	return m.calls[method]
 }
 
-// call counts a call of method and returns the failure set for it.
+// call counts a call of method, waits at its gate if it has one, and
+// returns the failure set for it.
 func (m *Manager) call(method string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.calls[method]++
 	err := m.fail[method]
 	delete(m.fail, method)
+	gate := m.gates[method]
+	m.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	return err
 }
 
