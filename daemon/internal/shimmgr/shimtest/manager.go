@@ -18,10 +18,10 @@ import (
 // Manager is a fake shim manager: one fake shim (a Tasks) per pod.
 type Manager struct {
 	mu    sync.Mutex
-	pods  map[string]*shimmgr.Pod // guarded by mu; live shims by sandbox id
-	tasks map[string]*Tasks       // guarded by mu; every shim ever started, by sandbox id
-	fail  map[string]error        // guarded by mu; the next call of a method fails with it
-	calls map[string]int          // guarded by mu; calls by method
+	pods  map[string]*shimmgr.Pod  // guarded by mu; live shims by sandbox id
+	tasks map[string]*Tasks        // guarded by mu; every shim ever started, by sandbox id
+	fail  map[string]error         // guarded by mu; the next call of a method fails with it
+	calls map[string]int           // guarded by mu; calls by method
 	gates map[string]chan struct{} // guarded by mu; calls of a method wait for its gate to close
 }
 
