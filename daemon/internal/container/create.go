@@ -71,7 +71,7 @@ func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 			_ = s.abandon(context.WithoutCancel(ctx), r.c)
 		}
 	}()
-	for _, step := range []func(context.Context) error{r.resolveImage, r.rootfs, r.imageVolumes, r.declaredVolumes, r.stdio, r.bundle, r.task} {
+	for _, step := range []func(context.Context) error{r.resolveImage, r.rootfs, r.volumes, r.stdio, r.bundle, r.task} {
 		if err := step(ctx); err != nil {
 			return "", err
 		}
@@ -119,6 +119,18 @@ func (r *create) rootfs(ctx context.Context) error {
 	}
 	r.mounts = m
 	failpoint.Hit(failpoint.CtrSnapshot)
+	return nil
+}
+
+// volumes prepares the CRI image mounts and the image's declared volumes.
+func (r *create) volumes(ctx context.Context) error {
+	if err := r.imageVolumes(ctx); err != nil {
+		return err
+	}
+	if err := r.declaredVolumes(ctx); err != nil {
+		return err
+	}
+	failpoint.Hit(failpoint.CtrVolumes)
 	return nil
 }
 
