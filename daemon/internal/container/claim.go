@@ -8,23 +8,16 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-// claimName writes a new container's record (state Creating) with its
-// name reservation. A name still held by a container whose creation was
-// abandoned but could not be undone is undone again first: a name is
-// never reserved forever.
+// claimName writes a new record (state Creating) with its name
+// reservation. A name still held by a record whose creation was abandoned
+// but could not be undone (its teardown failed), and that no call of this
+// process is building, is undone again first: a name is never reserved
+// forever.
 func (s *Service) claimName(ctx context.Context, c *Container) error {
-	err := s.claim(c)
-	if !errdefs.IsAlreadyExists(err) {
-		return err
-	}
-	held, ok := s.heldBy(c.Name)
-	if !ok || held.State != Creating || s.building(held.ID) {
-		return err
-	}
-	if s.abandon(ctx, &held) != nil {
-		return err
-	}
-	return s.claim(c)
+	return s.claim(c, func(holder string) bool {
+		held, err := s.record(holder)
+		return err == nil && held.State == Creating && !s.building(holder) && s.abandon(ctx, &held) == nil
+	})
 }
 
 // retried answers a CreateContainer whose name is taken: a retry of a call

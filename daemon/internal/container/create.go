@@ -11,6 +11,7 @@ import (
 
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cio"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -45,14 +46,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 	if err != nil {
 		return "", err
 	}
-	ch := s.creates.DoChan(r.c.Name, func() (any, error) { return s.create(ctx, r) })
-	select {
-	case res := <-ch:
-		id, _ := res.Val.(string)
-		return id, res.Err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return keylock.Shared(ctx, &s.creates, r.c.Name, func() (string, error) { return s.create(ctx, r) })
 }
 
 // create makes the container: its record (state Creating) and name first,

@@ -151,7 +151,7 @@ func crashAfter(t *testing.T, f *fixture, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.claim(r.c); err != nil {
+	if err := f.claim(r.c, nil); err != nil {
 		t.Fatal(err)
 	}
 	steps := []func(context.Context) error{r.resolveImage, r.rootfs, r.volumes, r.stdio, r.bundle, r.task}

@@ -94,10 +94,11 @@ func (s *Service) record(id string) (Container, error) {
 	return *c, nil
 }
 
-// claim stores a new record with its name reservation (one transaction)
-// and marks it in flight until built.
-func (s *Service) claim(c *Container) error {
-	if err := s.names.Claim(c.Name, c.ID, c); err != nil {
+// claim stores a new record with its name reservation (one transaction;
+// reclaim may take the name back from a stale holder) and marks it in
+// flight until built.
+func (s *Service) claim(c *Container, reclaim func(holder string) bool) error {
+	if err := s.names.ClaimFresh(c.Name, c.ID, c, reclaim); err != nil {
 		return err
 	}
 	s.mu.Lock()

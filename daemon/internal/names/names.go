@@ -50,6 +50,21 @@ func (r *Registry) Claim(name, id string, record any) error {
 	return err
 }
 
+// ClaimFresh is Claim where a name held by a stale holder can be taken
+// back: when reclaim (told the holder's id) frees the name, by undoing
+// the holder, the claim is tried once more. A name is never held forever
+// by a record nobody can finish.
+func (r *Registry) ClaimFresh(name, id string, record any, reclaim func(holder string) bool) error {
+	err := r.Claim(name, id, record)
+	if !errdefs.IsAlreadyExists(err) {
+		return err
+	}
+	if holder, herr := r.Holder(name); herr != nil || holder == id || !reclaim(holder) {
+		return err
+	}
+	return r.Claim(name, id, record)
+}
+
 // Unclaim deletes id's record and frees name if id holds it.
 func (r *Registry) Unclaim(name, id string) error {
 	return r.db.Unclaim(r.bucket, name, r.records, id)

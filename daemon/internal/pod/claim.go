@@ -8,23 +8,16 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-// claimName writes a new pod's record (state Creating) with its name
-// reservation. A name still held by a pod whose creation was abandoned
-// but could not be undone (its teardown failed) is undone again first: a
-// name is never reserved forever.
+// claimName writes a new record (state Creating) with its name
+// reservation. A name still held by a record whose creation was abandoned
+// but could not be undone (its teardown failed), and that no call of this
+// process is building, is undone again first: a name is never reserved
+// forever.
 func (s *Service) claimName(ctx context.Context, sb *Sandbox) error {
-	err := s.claim(sb)
-	if !errdefs.IsAlreadyExists(err) {
-		return err
-	}
-	held, ok := s.heldBy(sb.Name)
-	if !ok || held.State != Creating || s.building(held.ID) {
-		return err
-	}
-	if aerr := s.abandon(ctx, &held); aerr != nil {
-		return err
-	}
-	return s.claim(sb)
+	return s.claim(sb, func(holder string) bool {
+		held, err := s.get(holder)
+		return err == nil && held.State == Creating && !s.building(holder) && s.abandon(ctx, &held) == nil
+	})
 }
 
 // retried answers a RunPodSandbox whose name is taken: a retry of a call

@@ -108,7 +108,7 @@ func crashAfter(t *testing.T, f *fixture, n int) string {
 	h, _ := f.opts.Handlers.Resolve("")
 	raw, _ := marshalConfig(podConfig("web"))
 	r := &run{s: f.Service, cfg: podConfig("web"), h: h, sb: f.newRecord(podConfig("web"), raw, h)}
-	if err := f.claim(r.sb); err != nil {
+	if err := f.claim(r.sb, nil); err != nil {
 		t.Fatal(err)
 	}
 	steps := []func(context.Context) error{r.image, r.files, r.userns, r.network, r.bundle, r.startTask}

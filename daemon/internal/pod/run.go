@@ -12,6 +12,7 @@ import (
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/idmap"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/sandboxfs"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -45,14 +46,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if err != nil {
 		return "", err
 	}
-	ch := s.runs.DoChan(name(cfg.GetMetadata())+"\x00"+h.Name, func() (any, error) { return s.run(ctx, cfg, h) })
-	select {
-	case res := <-ch:
-		id, _ := res.Val.(string)
-		return id, res.Err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return keylock.Shared(ctx, &s.runs, name(cfg.GetMetadata())+"\x00"+h.Name, func() (string, error) { return s.run(ctx, cfg, h) })
 }
 
 // run makes the pod: its record (state Creating) and name first, then

@@ -127,9 +127,11 @@ func (s *Service) get(id string) (Sandbox, error) {
 	return *sb, nil
 }
 
-// claim stores a new sandbox record together with its name reservation.
-func (s *Service) claim(sb *Sandbox) error {
-	if err := s.names.Claim(sb.Name, sb.ID, sb); err != nil {
+// claim stores a new sandbox record together with its name reservation
+// (reclaim may take the name back from a stale holder) and marks it in
+// flight until built.
+func (s *Service) claim(sb *Sandbox, reclaim func(holder string) bool) error {
+	if err := s.names.ClaimFresh(sb.Name, sb.ID, sb, reclaim); err != nil {
 		return err
 	}
 	s.mu.Lock()
