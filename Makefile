@@ -51,7 +51,7 @@ demo-shims: build ## run a busybox container straight through each of our shims 
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-crun -- sh -c 'echo "hello from runlet-shim-crun (crun), pid $$$$ in $$(hostname)"'
 
-# critest is a test binary: built in a scratch module (DESIGN.md 5); skipped when present.
+# critest is a test binary: built in a scratch module (ARCHITECTURE.md §5); skipped when present.
 $(TOOLS)/critest:
 	@mkdir -p $(TOOLS)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
