@@ -4,8 +4,13 @@
 GO        ?= go
 BIN       := $(CURDIR)/bin
 TOOLS     := $(CURDIR)/.tools
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION) -X main.version=$(VERSION)
+# Every binary reports one semver version: the release constant of
+# daemon/internal/cri/version.go with the commit as build metadata
+# (0.1.0+3d84577), as runletd's CRI Version answers (kubelet parses it).
+RELEASE   := $(shell sed -n 's/^const ReleaseVersion = "\(.*\)"$$/\1/p' daemon/internal/cri/version.go)
+COMMIT    ?= $(shell git describe --always --dirty --exclude '*' 2>/dev/null)
+VERSION   := $(RELEASE)+$(or $(COMMIT),unknown)
+LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 SHIM      ?= $(BIN)/runlet-shim-runc-v2
 PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
