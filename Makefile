@@ -33,7 +33,7 @@ deps: ## install the system packages the tests drive (Debian, as root)
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		runc crun busybox-static containernetworking-plugins containerd \
-		protobuf-compiler criu iproute2 iptables util-linux procps
+		protobuf-compiler libprotobuf-dev criu iproute2 iptables util-linux procps
 	$(GO) mod download
 	@# critest's default test image needs Debian's dynamically linked busybox
 	@# (integration/critest/critestimages); it conflicts with busybox-static, so
