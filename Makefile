@@ -107,12 +107,15 @@ bench: build ## benchmarks (not tests): shim latencies and memory side by side w
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go
 # under $(1). Import paths are relative to proto/ (e.g. "types/mount.proto"), as containerd's are.
+# useregistry then makes the messages register in proto/registry, not globally, so that a
+# program may link both proto/ and containerd's API module (proto/doc.go).
 PROTOC_GO_MODULE := github.com/runlet/runlet/proto
 define protoc-gen
 cd proto && PATH=$(TOOLS):$$PATH protoc -I . -I /usr/include \
 	--go_out=$(1) --go_opt=module=$(PROTOC_GO_MODULE) \
 	--go-ttrpc_out=$(1) --go-ttrpc_opt=module=$(PROTOC_GO_MODULE) \
-	$(sort $(patsubst proto/%,%,$(PROTOS)))
+	$(sort $(patsubst proto/%,%,$(PROTOS))) && \
+	$(GO) run $(CURDIR)/proto/internal/cmd/useregistry $(1)
 endef
 
 proto: generators ## regenerate the checked-in Go code from proto/*.proto
