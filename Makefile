@@ -4,15 +4,27 @@
 GO        ?= go
 BIN       := $(CURDIR)/bin
 TOOLS     := $(CURDIR)/.tools
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION) -X main.version=$(VERSION)
+# Every binary reports one semver version: the release constant of
+# daemon/internal/cri/version.go with the commit as build metadata
+# (0.1.0+3d84577), as runletd's CRI Version answers (kubelet parses it).
+RELEASE   := $(shell sed -n 's/^const ReleaseVersion = "\(.*\)"$$/\1/p' daemon/internal/cri/version.go)
+COMMIT    ?= $(shell git describe --always --dirty --exclude '*' 2>/dev/null)
+VERSION   := $(RELEASE)+$(or $(COMMIT),unknown)
+LDFLAGS   := -s -w -X github.com/runlet/runlet/shims.Version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 SHIM      ?= $(BIN)/runlet-shim-runc-v2
 PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
 
 export PATH := $(BIN):$(TOOLS):$(PATH)
 
-.PHONY: help deps tools build test unit integration conformance bench proto check-proto lint demo demo-shims clean
+# Pinned versions of the generators and of the tools the tests drive.
+PROTOC_GEN_GO_VERSION    := v1.36.12
+PROTOC_GEN_TTRPC_VERSION := v1.2.10
+CRI_TOOLS_VERSION        := v1.37.0
+REGISTRY_VERSION         := v3.1.2
+TEST_TOOLS := $(TOOLS)/crictl $(TOOLS)/registry $(TOOLS)/critest
+
+.PHONY: help deps tools generators build test unit integration conformance bench proto check-proto lint demo demo-shims clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,7 +33,7 @@ deps: ## install the system packages the tests drive (Debian, as root)
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		runc crun busybox-static containernetworking-plugins containerd \
-		protobuf-compiler criu iproute2 iptables util-linux procps
+		protobuf-compiler libprotobuf-dev criu iproute2 iptables util-linux procps
 	$(GO) mod download
 	@# critest's default test image needs Debian's dynamically linked busybox
 	@# (integration/critest/critestimages); it conflicts with busybox-static, so
@@ -29,12 +41,14 @@ deps: ## install the system packages the tests drive (Debian, as root)
 	rm -rf $(TOOLS)/busybox-dynamic && mkdir -p $(TOOLS)/busybox-dynamic
 	cd $(TOOLS)/busybox-dynamic && apt-get download busybox && dpkg-deb -x busybox_*.deb . && rm -f busybox_*.deb
 
-tools: $(TOOLS)/critest ## build the code generators and test tools into .tools/
+tools: generators $(TOOLS)/critest ## build the code generators and test tools into .tools/
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRI_TOOLS_VERSION)
+	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+
+generators: ## build protoc-gen-go and protoc-gen-go-ttrpc into .tools/
 	@mkdir -p $(TOOLS)
-	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-	GOBIN=$(TOOLS) $(GO) install github.com/containerd/ttrpc/cmd/protoc-gen-go-ttrpc@v1.2.10
-	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
-	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@v3.1.2
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install github.com/containerd/ttrpc/cmd/protoc-gen-go-ttrpc@$(PROTOC_GEN_TTRPC_VERSION)
 
 build: ## build the shims (and runletd) into bin/
 	@mkdir -p $(BIN)
@@ -51,19 +65,25 @@ demo-shims: build ## run a busybox container straight through each of our shims 
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-runc-v2 -- sh -c 'echo "hello from runlet-shim-runc-v2 (runc), pid $$$$ in $$(hostname)"'
 	$(BIN)/runlet-shimrun -shim $(BIN)/runlet-shim-crun -- sh -c 'echo "hello from runlet-shim-crun (crun), pid $$$$ in $$(hostname)"'
 
-# critest is a test binary: built in a scratch module (DESIGN.md 5); skipped when present.
+# critest is a test binary: built in a scratch module (ARCHITECTURE.md §5); skipped when present.
 $(TOOLS)/critest:
 	@mkdir -p $(TOOLS)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
 	$(GO) mod init critest-build && \
-	$(GO) get -t sigs.k8s.io/cri-tools/cmd/critest@v1.37.0 && \
+	$(GO) get -t sigs.k8s.io/cri-tools/cmd/critest@$(CRI_TOOLS_VERSION) && \
 	$(GO) test -c sigs.k8s.io/cri-tools/cmd/critest -o $(TOOLS)/critest
 
 $(TOOLS)/crictl:
 	@mkdir -p $(TOOLS)
-	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@v1.37.0
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRI_TOOLS_VERSION)
 
-test: build ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop, critest
+$(TOOLS)/registry:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+
+# The tools the tests drive are built when missing, so that `make deps` then
+# `make test` is the whole set-up: a missing tool would skip its tests.
+test: build $(TEST_TOOLS) ## the whole suite: unit, wire round-trip, conformance (our shims and containerd's), interop, critest
 	@# -p 1: packages share the host's iptables, host ports, SysV IPC and CNI
 	@# state, and each snapshots and restores what it changes there.
 	RUNLET_BIN=$(BIN) $(GO) test -p 1 -count=1 -timeout 30m ./...
@@ -87,18 +107,21 @@ bench: build ## benchmarks (not tests): shim latencies and memory side by side w
 
 # protoc-gen: run protoc (Debian's 3.21, /usr/bin/protoc) on every proto/*.proto, writing Go
 # under $(1). Import paths are relative to proto/ (e.g. "types/mount.proto"), as containerd's are.
+# useregistry then makes the messages register in proto/registry, not globally, so that a
+# program may link both proto/ and containerd's API module (proto/doc.go).
 PROTOC_GO_MODULE := github.com/runlet/runlet/proto
 define protoc-gen
 cd proto && PATH=$(TOOLS):$$PATH protoc -I . -I /usr/include \
 	--go_out=$(1) --go_opt=module=$(PROTOC_GO_MODULE) \
 	--go-ttrpc_out=$(1) --go-ttrpc_opt=module=$(PROTOC_GO_MODULE) \
-	$(sort $(patsubst proto/%,%,$(PROTOS)))
+	$(sort $(patsubst proto/%,%,$(PROTOS))) && \
+	$(GO) run $(CURDIR)/proto/internal/cmd/useregistry $(1)
 endef
 
-proto: tools ## regenerate the checked-in Go code from proto/*.proto
+proto: generators ## regenerate the checked-in Go code from proto/*.proto
 	$(call protoc-gen,.)
 
-check-proto: tools ## fail when the checked-in generated code differs from what proto/*.proto generate
+check-proto: generators ## fail when the checked-in generated code differs from what proto/*.proto generate
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(call protoc-gen,$$tmp) && cd $(CURDIR) && \
 	(cd "$$tmp" && find . -name '*.pb.go' | sort) >"$$tmp/want.list" && \

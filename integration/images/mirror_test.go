@@ -9,7 +9,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// designMirrors is the [images] section of DESIGN.md section 4, pointed at
+// designMirrors is the [images] section of ARCHITECTURE.md §4, pointed at
 // the test registry instead of 127.0.0.1:5000.
 func designMirrors(r *registry) string {
 	return fmt.Sprintf("[images]\npause_image = \"\"\n[images.mirrors.\"registry.k8s.io\"]\nendpoints = [\"http://%s\"]\n", r.Host)

@@ -14,7 +14,7 @@ func main() {
 		RuntimeBinary: "crun",
 		Features:      crunFeatures,
 		// crun refuses a hybrid cgroup host whose cgroup2 mount holds a
-		// controller; mounting hugetlb on v1 fixes it (DESIGN.md §5).
+		// controller; mounting hugetlb on v1 fixes it (ARCHITECTURE.md §5).
 		HostSetup: bundle.EnsureHugetlbV1,
 	})
 }

@@ -19,12 +19,18 @@ import (
 	"syscall"
 
 	"github.com/runlet/runlet/daemon/internal/config"
+	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/runletd"
 	"github.com/runlet/runlet/runtimeclass"
 )
 
-// version is set at link time: -ldflags "-X main.version=..."
-var version = "dev"
+// commit is the commit runletd was built from, set at link time:
+// -ldflags "-X main.commit=3d84577"; empty in a plain go build.
+var commit string
+
+// version is what runletd reports (--version, the CRI runtime_version):
+// semver with the commit as build metadata, e.g. 0.1.0+3d84577.
+var version = cri.RuntimeVersion(commit)
 
 const defaultConfigPath = "/etc/runlet/config.toml"
 

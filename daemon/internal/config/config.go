@@ -1,5 +1,5 @@
 // Package config loads and validates runletd's TOML configuration
-// (DESIGN.md section 4). Every error names the file, the key and the reason.
+// (ARCHITECTURE.md §4). Every error names the file, the key and the reason.
 package config
 
 // Config is the whole runletd configuration file.

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// designConfig is the configuration of DESIGN.md section 4, verbatim.
+// designConfig is the configuration of ARCHITECTURE.md §4, verbatim.
 const designConfig = `
 root    = "/var/lib/runlet"
 state   = "/run/runlet"

@@ -14,9 +14,10 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/emptypb"
 
-	// The events the shims forward decode through the global registry.
+	// The events the shims forward decode through runlet's registry.
 	_ "github.com/runlet/runlet/proto/events"
 	ttrpcevents "github.com/runlet/runlet/proto/events/ttrpc/v1"
+	"github.com/runlet/runlet/proto/registry"
 )
 
 // Event is one Envelope a shim forwarded, with its payload decoded.
@@ -106,7 +107,7 @@ func decodeAny(a *anypb.Any) (proto.Message, error) {
 	if a == nil {
 		return nil, errors.New("envelope carries no event")
 	}
-	return a.UnmarshalNew()
+	return anypb.UnmarshalNew(a, proto.UnmarshalOptions{Resolver: registry.Types})
 }
 
 // Events returns a copy of everything recorded so far.

@@ -1,13 +1,11 @@
 // Package wirecompat holds only tests: they prove runlet's generated protobuf
-// types are wire-identical to github.com/containerd/containerd/api.
+// types are wire-identical to github.com/containerd/containerd/api, and that
+// one program links both.
 //
-// Both modules register the same protobuf names, which protobuf-go refuses at
-// init time, so the tests that import containerd's api carry the build tag
-// containerdwire and run in their own test binary with
-// GOLANG_PROTOBUF_REGISTRATION_CONFLICT=ignore. A plain `go test` runs
-// TestWireCompatibleWithContainerdAPI, which starts that binary:
-//
-//	go test ./proto/internal/wirecompat/                    (the driver)
-//	GOLANG_PROTOBUF_REGISTRATION_CONFLICT=ignore \
-//	    go test -tags containerdwire ./proto/internal/wirecompat/   (the checks themselves)
+// The tests import runlet's proto packages and containerd's API together, in
+// one test binary, without GOLANG_PROTOBUF_REGISTRATION_CONFLICT: runlet's
+// messages register in proto/registry, not in protobuf-go's global registry,
+// so their (identical) names do not clash. TestProgramLinkingRunletAndContainerdStarts
+// also builds and runs a separate program (testdata/linkboth) that imports the
+// shim library and containerd's API, gRPC services included.
 package wirecompat

@@ -1,5 +1,3 @@
-//go:build containerdwire
-
 package wirecompat
 
 import (
