@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -14,8 +15,10 @@ import (
 	"github.com/runlet/runlet/proto/types"
 )
 
-// EventHandler receives each event a shim forwards.
-type EventHandler func(ctx context.Context, env *types.Envelope)
+// EventHandler receives each event a shim forwards. An error is the
+// shim's answer (its errdefs class becomes the status code): Unavailable
+// asks the shim to keep the event and send it again later.
+type EventHandler func(ctx context.Context, env *types.Envelope) error
 
 // EventsServer serves containerd.services.events.ttrpc.v1.Events at a
 // unix socket (mode 0600, directory 0700): the TTRPC_ADDRESS of shims.
@@ -58,6 +61,8 @@ func (s *EventsServer) Close(ctx context.Context) error {
 type forwarder EventHandler
 
 func (f forwarder) Forward(ctx context.Context, r *ttrpcevents.ForwardRequest) (*emptypb.Empty, error) {
-	f(ctx, r.GetEnvelope())
+	if err := f(ctx, r.GetEnvelope()); err != nil {
+		return nil, errgrpc.ToGRPC(err)
+	}
 	return &emptypb.Empty{}, nil
 }

@@ -22,10 +22,11 @@ type topics struct {
 	got []string
 }
 
-func (r *topics) handle(_ context.Context, env *types.Envelope) {
+func (r *topics) handle(_ context.Context, env *types.Envelope) error {
 	r.mu.Lock()
 	r.got = append(r.got, env.GetTopic())
 	r.mu.Unlock()
+	return nil
 }
 
 func (r *topics) list() []string {

@@ -37,7 +37,7 @@ func start(t *testing.T, script string) *harness {
 	dir := t.TempDir()
 	t.Setenv("RUNLET_SHIM_SOCKET_DIR", filepath.Join(dir, "s"))
 	b := bundletest.NewBundle(t, "sh", "-c", script)
-	events, err := shim.ServeEvents(filepath.Join(dir, "events.sock"), func(context.Context, *types.Envelope) {})
+	events, err := shim.ServeEvents(filepath.Join(dir, "events.sock"), func(context.Context, *types.Envelope) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestDaemonCopiesAThirdPartyShimsOutputIntoTheCRILog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	events, err := shim.ServeEvents(filepath.Join(dir, "ev.sock"), func(context.Context, *types.Envelope) {})
+	events, err := shim.ServeEvents(filepath.Join(dir, "ev.sock"), func(context.Context, *types.Envelope) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
@@ -34,15 +35,17 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		return fmt.Errorf("config: network: %w", err)
 	}
 	// Events can arrive before the pod service exists (from shims that
-	// outlived a restart); they wait for it through the pointer.
+	// outlived a restart, some kept while runletd was down): until the
+	// services are there they are refused as Unavailable, and the shims
+	// send them again.
 	var pods atomic.Pointer[pod.Service]
 	var containersPtr atomic.Pointer[container.Service]
 	shims, err := shimmgr.New(shimmgr.Config{
 		StateDir:      filepath.Join(d.cfg.State, "shims"),
 		DaemonAddress: d.cfg.Address,
 		ShimLog:       shimLog{d.log},
-		OnEvent: func(ctx context.Context, env *types.Envelope) {
-			onEvent(ctx, pods.Load(), containersPtr.Load(), env)
+		OnEvent: func(ctx context.Context, env *types.Envelope) error {
+			return onEvent(ctx, pods.Load(), containersPtr.Load(), env)
 		},
 		OnShimExit: func(id string) {
 			if p := pods.Load(); p != nil {
@@ -108,9 +111,9 @@ func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
 
 // onEvent routes a shim's event: a pause task's exit makes its pod not
 // ready; a container's init exit and OOM kills are recorded.
-func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) {
+func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) error {
 	if pods == nil || ctrs == nil {
-		return
+		return fmt.Errorf("event %s: runletd is starting: %w", env.GetTopic(), errdefs.ErrUnavailable)
 	}
 	switch env.GetTopic() {
 	case "/tasks/exit":
@@ -121,6 +124,7 @@ func onEvent(ctx context.Context, pods *pod.Service, ctrs *container.Service, en
 			ctrs.TaskOOM(oom.GetContainerId())
 		}
 	}
+	return nil
 }
 
 func onExit(ctx context.Context, pods *pod.Service, ctrs *container.Service, env *types.Envelope) {

@@ -24,8 +24,9 @@ type Config struct {
 	StateDir string
 	// DaemonAddress is runletd's CRI socket, passed to shims as -address.
 	DaemonAddress string
-	// OnEvent receives every event a shim publishes.
-	OnEvent func(ctx context.Context, env *types.Envelope)
+	// OnEvent receives every event a shim publishes; an Unavailable error
+	// makes the shim keep the event and send it again.
+	OnEvent func(ctx context.Context, env *types.Envelope) error
 	// OnShimExit is called once when a pod's shim goes away (it died, or
 	// shut down after its last task): the pod's tasks are then gone.
 	OnShimExit func(sandboxID string)
@@ -64,10 +65,11 @@ func (m *Manager) Close(ctx context.Context) error {
 	return m.events.Close(ctx)
 }
 
-func (m *Manager) forward(ctx context.Context, env *types.Envelope) {
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(ctx, env)
+func (m *Manager) forward(ctx context.Context, env *types.Envelope) error {
+	if m.cfg.OnEvent == nil {
+		return nil
 	}
+	return m.cfg.OnEvent(ctx, env)
 }
 
 // Pod returns the shim of a pod, NotFound when it has none.

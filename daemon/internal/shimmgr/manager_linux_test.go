@@ -4,14 +4,17 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/bundle/bundletest"
+	"github.com/runlet/runlet/proto/events"
 	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/proto/types"
 	"github.com/runlet/runlet/runtimeclass"
@@ -19,7 +22,7 @@ import (
 
 type recorder struct {
 	mu     sync.Mutex
-	topics map[string][]string // container id -> topics
+	topics map[string][]string // task id -> the topics of its events, in order
 	exited chan string
 }
 
@@ -27,16 +30,43 @@ func newRecorder() *recorder {
 	return &recorder{topics: map[string][]string{}, exited: make(chan string, 4)}
 }
 
-func (r *recorder) event(_ context.Context, env *types.Envelope) {
+func (r *recorder) event(_ context.Context, env *types.Envelope) error {
+	id := taskOf(env)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.topics["all"] = append(r.topics["all"], env.GetTopic())
+	r.topics[id] = append(r.topics[id], env.GetTopic())
+	return nil
 }
 
-func (r *recorder) count() int {
+// taskOf decodes the container id of a task lifecycle event ("" for
+// other events).
+func taskOf(env *types.Envelope) string {
+	var ev interface {
+		proto.Message
+		GetContainerId() string
+	}
+	switch env.GetTopic() {
+	case "/tasks/create":
+		ev = &events.TaskCreate{}
+	case "/tasks/start":
+		ev = &events.TaskStart{}
+	case "/tasks/exit":
+		ev = &events.TaskExit{}
+	case "/tasks/delete":
+		ev = &events.TaskDelete{}
+	default:
+		return ""
+	}
+	if proto.Unmarshal(env.GetEvent().GetValue(), ev) != nil {
+		return ""
+	}
+	return ev.GetContainerId()
+}
+
+func (r *recorder) of(id string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.topics["all"])
+	return slices.Clone(r.topics[id])
 }
 
 type fixture struct {
@@ -148,8 +178,12 @@ func TestOneShimServesEveryContainerOfAPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectShimExit(t, f, sb.ID)
-	if f.rec.count() < 8 {
-		t.Fatalf("events %v", f.rec.topics["all"])
+	// Every task's lifecycle reached the daemon in order, from the one shim.
+	want := []string{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}
+	for _, id := range []string{sb.ID, app.ID} {
+		if got := f.rec.of(id); !slices.Equal(got, want) {
+			t.Errorf("events of task %s: %v, want %v", id, got, want)
+		}
 	}
 }
 

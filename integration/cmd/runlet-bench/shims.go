@@ -93,7 +93,7 @@ func newEnv(ctx context.Context) (*env, error) {
 	if err := bundle.EnsureHugetlbV1(ctx); err != nil {
 		return nil, err
 	}
-	e.events, err = shim.ServeEvents(filepath.Join(dir, "events.sock"), func(context.Context, *types.Envelope) {})
+	e.events, err = shim.ServeEvents(filepath.Join(dir, "events.sock"), func(context.Context, *types.Envelope) error { return nil })
 	return e, err
 }
 

@@ -149,10 +149,11 @@ type prefixWriter struct{ w io.Writer }
 func (p prefixWriter) Write(b []byte) (int, error) { return fmt.Fprintf(p.w, "shim: %s", b) }
 
 func printEvent(verbose bool) shim.EventHandler {
-	return func(_ context.Context, env *types.Envelope) {
+	return func(_ context.Context, env *types.Envelope) error {
 		if verbose {
 			fmt.Fprintf(os.Stderr, "event: %s %s\n", env.GetTopic(), env.GetEvent().GetTypeUrl())
 		}
+		return nil
 	}
 }
 
