@@ -15,10 +15,14 @@ type Config struct {
 	// DefaultRuntime names the runtime used for RuntimeHandler "".
 	DefaultRuntime string `toml:"default_runtime"`
 	// Runtimes are the named runtime handlers. Resolution belongs to runtimeclass/.
-	Runtimes  map[string]Runtime `toml:"runtimes"`
-	Images    Images             `toml:"images"`
-	Network   Network            `toml:"network"`
-	Streaming Streaming          `toml:"streaming"`
+	Runtimes map[string]Runtime `toml:"runtimes"`
+	// CDISpecDirs are the directories of Container Device Interface specs,
+	// in increasing priority (containerd's cdi_spec_dirs, a key of its CRI
+	// plugin's table as here).
+	CDISpecDirs []string  `toml:"cdi_spec_dirs"`
+	Images      Images    `toml:"images"`
+	Network     Network   `toml:"network"`
+	Streaming   Streaming `toml:"streaming"`
 }
 
 // Streaming configures the HTTP server of CRI Exec, Attach and PortForward

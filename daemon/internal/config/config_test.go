@@ -136,3 +136,21 @@ func TestLoadMissingFileNamesIt(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCDISpecDirsDefaultToContainerdsAndMustBeAbsolute(t *testing.T) {
+	c, err := Parse("empty", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.CDISpecDirs, ",") != "/etc/cdi,/var/run/cdi" {
+		t.Fatalf("cdi_spec_dirs = %v", c.CDISpecDirs)
+	}
+	c, err = Parse("off", []byte("cdi_spec_dirs = []\n"))
+	if err != nil || len(c.CDISpecDirs) != 0 {
+		t.Fatalf("cdi_spec_dirs = [] gives %v, %v", c.CDISpecDirs, err)
+	}
+	_, err = Parse("rel", []byte("cdi_spec_dirs = [\"/etc/cdi\", \"cdi\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "cdi_spec_dirs[1]") {
+		t.Fatalf("a relative dir: %v", err)
+	}
+}

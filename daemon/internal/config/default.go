@@ -9,6 +9,9 @@ state   = "/run/runlet"                # volatile: sockets, bundles, fifos
 address = "/run/runlet/runlet.sock"    # CRI socket (RuntimeService and ImageService)
 log_level = "info"                     # debug, info, warn or error
 default_runtime = "runc"               # the runtime for RuntimeHandler ""
+# CDI specs naming the devices a container may ask for (CDIDevices, cdi.k8s.io/ annotations);
+# a later directory wins over an earlier one; [] turns CDI off.
+cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]
 
 [runtimes.runc]
 shim = "runlet-shim-runc-v2"           # name on PATH, or an absolute path
@@ -52,6 +55,7 @@ func Default() Config {
 			"runc": {Shim: "runlet-shim-runc-v2", Options: map[string]any{"binary_name": "runc"}},
 			"crun": {Shim: "runlet-shim-crun"},
 		},
+		CDISpecDirs: []string{"/etc/cdi", "/var/run/cdi"},
 		Network: Network{
 			CNIBinDirs: []string{"/usr/lib/cni"},
 			CNIConfDir: "/etc/cni/net.d",

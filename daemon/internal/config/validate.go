@@ -37,6 +37,11 @@ func (c *Config) validate() []*Error {
 	default:
 		add("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	for i, dir := range c.CDISpecDirs {
+		if !filepath.IsAbs(dir) {
+			add(fmt.Sprintf("cdi_spec_dirs[%d]", i), "%q is not an absolute path", dir)
+		}
+	}
 	errs = append(errs, c.validateRuntimes()...)
 	errs = append(errs, c.Images.validate()...)
 	if c.Images.ImportDir != "" && !filepath.IsAbs(c.Images.ImportDir) {

@@ -13,6 +13,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
+	"github.com/runlet/runlet/daemon/internal/specgen"
 	"github.com/runlet/runlet/daemon/internal/store"
 )
 
@@ -25,6 +26,7 @@ type Options struct {
 	Shims     *shimmgr.Manager
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
+	CDI       specgen.CDIInjector // nil: CDI is off
 }
 
 // Service runs containers.

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/runlet/runlet/daemon/internal/cdi"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
@@ -61,9 +62,16 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		shims.Close(ctx)
 		return err
 	}
-	ctrs, err := container.New(container.Options{
+	copts := container.Options{
 		State: d.cfg.State, Root: d.cfg.Root, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
-	})
+	}
+	if len(d.cfg.CDISpecDirs) > 0 {
+		if copts.CDI, err = cdi.New(d.cfg.CDISpecDirs); err != nil {
+			shims.Close(ctx)
+			return fmt.Errorf("config: cdi_spec_dirs: %w", err)
+		}
+	}
+	ctrs, err := container.New(copts)
 	if err != nil {
 		shims.Close(ctx)
 		return err

@@ -32,7 +32,7 @@ func ContainerSpec(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxCon
 	s := baseSpec(o.ID, o.RootfsPath, args, o.OCIVersion)
 	steps := []func(*specs.Spec, *runtimeapi.ContainerConfig, *runtimeapi.PodSandboxConfig, ContainerOptions) error{
 		containerProcess, containerUser, containerCaps, containerNamespacesAndIDs,
-		containerMounts, containerDevices, containerLimits, containerSeccomp,
+		containerMounts, containerDevices, containerLimits, containerSeccomp, containerCDI,
 	}
 	for _, step := range steps {
 		if err := step(s, cfg, sb, o); err != nil {
@@ -149,12 +149,8 @@ func containerMounts(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 }
 
 // containerDevices: the CRI devices; for privileged containers every host
-// device and access to all devices. CDI devices are refused rather than
-// silently dropped.
+// device and access to all devices.
 func containerDevices(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, _ ContainerOptions) error {
-	if len(cfg.GetCDIDevices()) > 0 {
-		return unsupportedf("CDI_devices", "CDI devices are not supported yet (%s)", cfg.GetCDIDevices()[0].GetName())
-	}
 	if cfg.GetLinux().GetSecurityContext().GetPrivileged() {
 		devs, err := hostDevices()
 		if err != nil {
@@ -170,6 +166,19 @@ func containerDevices(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtime
 	s.Linux.Devices = append(s.Linux.Devices, devs...)
 	s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, rules...)
 	return nil
+}
+
+// containerCDI injects the CDI devices last, as containerd does, so that
+// their env, mounts and device nodes win over what came before. Without an
+// injector CDI devices are refused rather than silently dropped.
+func containerCDI(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
+	if o.CDI == nil {
+		if len(cfg.GetCDIDevices()) > 0 {
+			return unsupportedf("CDI_devices", "CDI is off (cdi_spec_dirs is empty), cannot inject %s", cfg.GetCDIDevices()[0].GetName())
+		}
+		return nil
+	}
+	return o.CDI.Inject(s, cfg)
 }
 
 // containerLimits: resources and, when resources are given, their
