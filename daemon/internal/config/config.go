@@ -69,6 +69,10 @@ type Mirror struct {
 type Network struct {
 	CNIBinDirs []string `toml:"cni_bin_dirs"`
 	CNIConfDir string   `toml:"cni_conf_dir"`
+	// ConfTemplate is a Go template of a CNI config (containerd's cni
+	// conf_template) rendered into CNIConfDir when kubelet sends the node's
+	// pod CIDR and no usable CNI config exists; "" leaves that to others.
+	ConfTemplate string `toml:"conf_template"`
 }
 
 // Fallback reports whether the registry host itself is tried after the mirror endpoints.

@@ -154,3 +154,13 @@ func TestCDISpecDirsDefaultToContainerdsAndMustBeAbsolute(t *testing.T) {
 		t.Fatalf("a relative dir: %v", err)
 	}
 }
+
+func TestConfTemplateMustBeAbsolute(t *testing.T) {
+	c, err := Parse("abs", []byte("[network]\nconf_template = \"/etc/runlet/cni.tmpl\"\n"))
+	if err != nil || c.Network.ConfTemplate != "/etc/runlet/cni.tmpl" {
+		t.Fatalf("conf_template = %q, %v", c.Network.ConfTemplate, err)
+	}
+	if _, err := Parse("rel", []byte("[network]\nconf_template = \"cni.tmpl\"\n")); err == nil || !strings.Contains(err.Error(), "network.conf_template") {
+		t.Fatalf("a relative template: %v", err)
+	}
+}

@@ -38,6 +38,7 @@ plain_http_registries = []             # hosts ("host:port") that may be reached
 [network]
 cni_bin_dirs = ["/usr/lib/cni"]
 cni_conf_dir = "/etc/cni/net.d"
+conf_template = ""                     # CNI config template rendered with kubelet's pod CIDR; empty: none
 
 [streaming]
 address = "127.0.0.1:0"                # exec/attach/port-forward sessions; port 0: any free port

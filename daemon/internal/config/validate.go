@@ -47,6 +47,9 @@ func (c *Config) validate() []*Error {
 	if c.Images.ImportDir != "" && !filepath.IsAbs(c.Images.ImportDir) {
 		add("images.import_dir", "%q is not an absolute path", c.Images.ImportDir)
 	}
+	if c.Network.ConfTemplate != "" && !filepath.IsAbs(c.Network.ConfTemplate) {
+		add("network.conf_template", "%q is not an absolute path", c.Network.ConfTemplate)
+	}
 	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || !isPort(port) {
 		add("streaming.address", "%q is not host:port with a port from 0 to 65535", c.Streaming.Address)
 	}

@@ -87,7 +87,8 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		shims.Close(ctx)
 		return err
 	}
-	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers, Streaming: stream}
+	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers, Streaming: stream,
+		CNIConfDir: d.cfg.Network.CNIConfDir, CNIConfTemplate: d.cfg.Network.ConfTemplate}
 	return nil
 }
 
