@@ -40,6 +40,11 @@ type Runtime struct {
 	Shim string `toml:"shim"`
 	// Options are handed to the shim as its runtime options.
 	Options map[string]any `toml:"options"`
+	// Bootstrap is what the shim's start reads on stdin: "options" (the
+	// runtime options alone, as containerd up to 2.2 sends them; every
+	// shim understands it) or "params" (containerd 2.3's protobuf
+	// BootstrapParams, the options in its extensions). "" is "options".
+	Bootstrap string `toml:"bootstrap"`
 }
 
 // Images configures the image service.

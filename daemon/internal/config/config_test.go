@@ -164,3 +164,14 @@ func TestConfTemplateMustBeAbsolute(t *testing.T) {
 		t.Fatalf("a relative template: %v", err)
 	}
 }
+
+func TestARuntimesBootstrapIsOptionsOrParams(t *testing.T) {
+	c, err := Parse("ok", []byte("default_runtime = \"runc\"\n[runtimes.runc]\nshim = \"runlet-shim-runc-v2\"\nbootstrap = \"params\"\n"))
+	if err != nil || c.Runtimes["runc"].Bootstrap != "params" {
+		t.Fatalf("bootstrap = %q, %v", c.Runtimes["runc"].Bootstrap, err)
+	}
+	_, err = Parse("bad", []byte("default_runtime = \"runc\"\n[runtimes.runc]\nshim = \"runlet-shim-runc-v2\"\nbootstrap = \"json\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "runtimes.runc.bootstrap") {
+		t.Fatalf("bootstrap = json: %v", err)
+	}
+}

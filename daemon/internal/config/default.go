@@ -18,6 +18,9 @@ shim = "runlet-shim-runc-v2"           # name on PATH, or an absolute path
 [runtimes.runc.options]                # handed to the shim as its runtime options
 binary_name = "runc"
 
+# bootstrap = "options"                # what start reads on stdin: "options" (containerd <= 2.2, any shim)
+                                       # or "params" (containerd 2.3's protobuf BootstrapParams)
+
 [runtimes.crun]
 shim = "runlet-shim-crun"
 

@@ -64,6 +64,11 @@ func (c *Config) validateRuntimes() []*Error {
 		if !runtimeNameRE.MatchString(n) {
 			errs = append(errs, &Error{Key: key, Reason: fmt.Sprintf("runtime name %q must be a DNS label: lower-case letters, digits, '-' and '.'", n)})
 		}
+		switch rt.Bootstrap {
+		case "", "options", "params":
+		default:
+			errs = append(errs, &Error{Key: key + ".bootstrap", Reason: fmt.Sprintf("%q is not options (containerd up to 2.2) or params (containerd 2.3's BootstrapParams)", rt.Bootstrap)})
+		}
 		if strings.TrimSpace(rt.Shim) == "" {
 			errs = append(errs, &Error{Key: key + ".shim", Reason: "is required: a shim binary name on PATH or an absolute path"})
 		}

@@ -110,7 +110,7 @@ func startStreaming(addr string, rt *streaming.Runtime, log *slog.Logger) (*stre
 func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
 	out := make(map[string]runtimeclass.Runtime, len(in))
 	for name, rt := range in {
-		out[name] = runtimeclass.Runtime{Shim: rt.Shim, Options: rt.Options}
+		out[name] = runtimeclass.Runtime{Shim: rt.Shim, Options: rt.Options, BootstrapParams: rt.Bootstrap == "params"}
 	}
 	return out
 }
