@@ -193,3 +193,16 @@ func readTarBytes(t *testing.T, b []byte) map[string][]byte {
 		out[hdr.Name] = data
 	}
 }
+
+func TestACheckpointStageLeftByAKilledRunletdIsRemovedAtStart(t *testing.T) {
+	f := start(t)
+	stale := filepath.Join(f.State, "checkpoints", "0123-456")
+	if err := os.MkdirAll(filepath.Join(stale, "checkpoint"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f.Proc.Kill()
+	f.Restart(t)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("the stale stage after a restart: %v", err)
+	}
+}

@@ -37,8 +37,29 @@ type Config struct {
 	CheckpointedAt  time.Time `json:"checkpointedTime"`
 }
 
+// StagesDir is the directory of runletd's state that holds the stages.
+const StagesDir = "checkpoints"
+
 // Stage is a directory an archive is assembled in.
 type Stage struct{ Dir string }
+
+// Sweep removes the stages under parent, which only a runletd killed
+// during a checkpoint leaves: call it at start, before any checkpoint.
+func Sweep(parent string) error {
+	entries, err := os.ReadDir(parent)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint stages: %w", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+			return fmt.Errorf("checkpoint stages: %w", err)
+		}
+	}
+	return nil
+}
 
 // NewStage makes a fresh stage directory (0700) under parent.
 func NewStage(parent, id string) (*Stage, error) {

@@ -36,7 +36,7 @@ func (s *Service) Checkpoint(ctx context.Context, id, location string) error {
 	if err != nil {
 		return err
 	}
-	stage, err := checkpoint.NewStage(s.dir("checkpoints"), c.ID)
+	stage, err := checkpoint.NewStage(s.dir(checkpoint.StagesDir), c.ID)
 	if err != nil {
 		return err
 	}
@@ -111,9 +111,9 @@ func dumpTask(ctx context.Context, t task.TaskService, c *Container, stage *chec
 	}
 	if errdefs.IsNotImplemented(err) || errdefs.IsNotFound(err) || errdefs.IsFailedPrecondition(err) ||
 		errdefs.IsCanceled(err) || errdefs.IsDeadlineExceeded(err) {
-		return fmt.Errorf("checkpoint container %q: the runtime's CRIU dump failed: %w%s", c.ID, err, log)
+		return fmt.Errorf("checkpoint container %q: the runtime's checkpoint (CRIU) failed: %w%s", c.ID, err, log)
 	}
 	// CRIU failing on this host (missing, too old, or unable to run on
 	// this kernel): the node cannot checkpoint, the request is fine.
-	return fmt.Errorf("checkpoint container %q: the runtime's CRIU dump failed: %v: %w%s", c.ID, err, errdefs.ErrFailedPrecondition, log)
+	return fmt.Errorf("checkpoint container %q: the runtime's checkpoint (CRIU) failed: %v: %w%s", c.ID, err, errdefs.ErrFailedPrecondition, log)
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/daemon/internal/cdi"
+	"github.com/runlet/runlet/daemon/internal/checkpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
@@ -61,6 +62,9 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	if err != nil {
 		shims.Close(ctx)
 		return err
+	}
+	if err := checkpoint.Sweep(filepath.Join(d.cfg.State, checkpoint.StagesDir)); err != nil {
+		d.log.Warn("left-over checkpoint stages", "error", err)
 	}
 	copts := container.Options{
 		State: d.cfg.State, Root: d.cfg.Root, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
