@@ -14,9 +14,9 @@ import (
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
-// cdiSpec is a CDI spec with one device: a character device with
-// /dev/null's numbers under a new path, an env var and a read-only bind
-// mount of dataDir; and a second device that only sets an env var.
+// cdiSpec is a CDI spec with two devices: a character device with
+// /dev/null's numbers under a new path and an env var; and an env var
+// and a read-only bind mount of dataDir.
 const cdiSpec = `cdiVersion: "0.6.0"
 kind: runlet.test/dev
 devices:
@@ -25,11 +25,11 @@ devices:
     env: ["RUNLET_CDI=injected"]
     deviceNodes:
     - {path: /dev/runlet-cdi-null, type: c, major: 1, minor: 3}
-    mounts:
-    - {hostPath: %q, containerPath: /cdi-data, options: [ro, rbind]}
 - name: extra
   containerEdits:
     env: ["RUNLET_CDI_EXTRA=from-annotation"]
+    mounts:
+    - {hostPath: %q, containerPath: /cdi-data, options: [ro, rbind]}
 `
 
 // startWithCDI is startWithBusybox with cdi_spec_dirs naming a directory
@@ -104,5 +104,35 @@ func TestAnUnknownCDIDeviceIsInvalidArgumentNamingItAndLeavesNothing(t *testing.
 		t.Fatalf("the same name without the unknown device: %v", err)
 	}
 	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
+}
+
+// A device node under a path the host lacks cannot reach a user namespace
+// pod: runc and crun can only bind the host's node there (as with
+// containerd), so this pod asks for the env and mount device only.
+func TestCDIMountsReachAUserNamespacePodIDMappedOnEveryHandler(t *testing.T) {
+	f := startWithCDI(t)
+	for i, h := range f.handlers[:2] {
+		name := []string{"cdi-userns-runc", "cdi-userns-crun"}[i]
+		userns := usernsPod(uint32(200000 + i*65536))
+		pod, sb := f.runUsernsPod(t, name, h, userns)
+		ctr := f.startCtr(t, pod, sb, &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: name}, Image: &runtimeapi.ImageSpec{Image: busybox},
+			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{UsernsOptions: userns}}},
+			Command:    []string{"sh", "-c", "echo env=$RUNLET_CDI_EXTRA; echo data=$(cat /cdi-data/hello); stat -c 'owner=%u' /cdi-data/hello; echo done; sleep 1000"},
+			LogPath:    name + ".log",
+			CDIDevices: []*runtimeapi.CDIDevice{{Name: "runlet.test/dev=extra"}},
+		})
+		out := f.waitLogs(t, ctr, "done")
+		// The mount is id-mapped like the pod's own files: its root-owned
+		// file is root's in the pod, not nobody's.
+		for _, want := range []string{"env=from-annotation", "data=cdi-mount-ok", "owner=0"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: the container's output lacks %q:\n%s", name, want, out)
+			}
+		}
+		f.MustCrictl(t, "rmp", "-f", pod)
+	}
 	f.assertNothingLeft(t)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/cdi"
@@ -72,4 +73,28 @@ func TestAnUnknownCDIDeviceFailsTheSpec(t *testing.T) {
 	o.CDI = cdiInjector(t)
 	_, err := ContainerSpec(cfg, testPod(), o)
 	wantClass(t, err, errdefs.ErrInvalidArgument, "vendor.com/dev=nope")
+}
+
+func TestCDIBindMountsGetATypeAndThePodsMappingsInsteadOfIdmapOptions(t *testing.T) {
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	newSpec := func() *specs.Spec {
+		return &specs.Spec{Linux: &specs.Linux{UIDMappings: maps, GIDMappings: maps}, Mounts: []specs.Mount{
+			{Destination: "/cdi", Source: "/host", Options: []string{"ro", "rbind", "ridmap"}},
+			{Destination: "/etc/hosts", Type: "bind", Source: "/pod/hosts", Options: []string{"rbind"}},
+		}}
+	}
+	s := newSpec()
+	cdiBindMounts(s, true)
+	m := s.Mounts[0]
+	if m.Type != "bind" || !slices.Equal(m.Options, []string{"ro", "rbind"}) || !slices.Equal(m.UIDMappings, maps) || !slices.Equal(m.GIDMappings, maps) {
+		t.Fatalf("with id-mapped mounts: %+v", m)
+	}
+	if s.Mounts[1].UIDMappings != nil {
+		t.Fatalf("a mount without idmap options got mappings: %+v", s.Mounts[1])
+	}
+	s = newSpec()
+	cdiBindMounts(s, false)
+	if m := s.Mounts[0]; m.Type != "bind" || !slices.Equal(m.Options, []string{"ro", "rbind"}) || m.UIDMappings != nil {
+		t.Fatalf("without id-mapped mounts: %+v", m)
+	}
 }

@@ -3,6 +3,7 @@ package specgen
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -178,7 +179,35 @@ func containerCDI(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.
 		}
 		return nil
 	}
-	return o.CDI.Inject(s, cfg)
+	if err := o.CDI.Inject(s, cfg); err != nil {
+		return err
+	}
+	cdiBindMounts(s, o.IDMappedMounts)
+	return nil
+}
+
+// cdiBindMounts makes the bind mounts CDI specs add what the runtimes
+// take: type "bind" where the spec gave none (CDI specs often do not;
+// crun 1.8 fails on such a mount in a user namespace), and, for the
+// "idmap"/"ridmap" options the CDI library adds in a user namespace, the
+// pod's mappings on the mount, which runletd stages itself (see
+// ContainerOptions.IDMappedMounts), or without that a plain bind mount.
+// Left as options, runc 1.1 ignores them and crun 1.8 fails on them.
+func cdiBindMounts(s *specs.Spec, idmapped bool) {
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		if m.Type == "" && (slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")) {
+			m.Type = "bind"
+		}
+		if m.UIDMappings != nil || m.GIDMappings != nil {
+			continue
+		}
+		n := len(m.Options)
+		m.Options = slices.DeleteFunc(m.Options, func(o string) bool { return o == "idmap" || o == "ridmap" })
+		if len(m.Options) != n && idmapped && s.Linux.UIDMappings != nil {
+			m.UIDMappings, m.GIDMappings = s.Linux.UIDMappings, s.Linux.GIDMappings
+		}
+	}
 }
 
 // containerLimits: resources and, when resources are given, their
