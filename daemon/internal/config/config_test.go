@@ -175,3 +175,20 @@ func TestARuntimesBootstrapIsOptionsOrParams(t *testing.T) {
 		t.Fatalf("bootstrap = json: %v", err)
 	}
 }
+
+func TestDefaultTextHasTheNewKeysWhereTheyBelong(t *testing.T) {
+	c, err := Parse("default", []byte(DefaultText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if c.Runtimes["runc"].Bootstrap != "options" || d.Runtimes["runc"].Bootstrap != "options" {
+		t.Fatalf("runc bootstrap: text %q, Default %q", c.Runtimes["runc"].Bootstrap, d.Runtimes["runc"].Bootstrap)
+	}
+	if _, ok := c.Runtimes["runc"].Options["bootstrap"]; ok {
+		t.Fatal("bootstrap landed among the runtime options")
+	}
+	if strings.Join(c.CDISpecDirs, ",") != strings.Join(d.CDISpecDirs, ",") || c.Network.ConfTemplate != "" {
+		t.Fatalf("cdi_spec_dirs %v, conf_template %q", c.CDISpecDirs, c.Network.ConfTemplate)
+	}
+}

@@ -15,11 +15,10 @@ cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]
 
 [runtimes.runc]
 shim = "runlet-shim-runc-v2"           # name on PATH, or an absolute path
+bootstrap = "options"                  # what start reads on stdin: "options" (containerd <= 2.2, any shim)
+                                       # or "params" (containerd 2.3's protobuf BootstrapParams)
 [runtimes.runc.options]                # handed to the shim as its runtime options
 binary_name = "runc"
-
-# bootstrap = "options"                # what start reads on stdin: "options" (containerd <= 2.2, any shim)
-                                       # or "params" (containerd 2.3's protobuf BootstrapParams)
 
 [runtimes.crun]
 shim = "runlet-shim-crun"
@@ -56,7 +55,7 @@ func Default() Config {
 		LogLevel:       "info",
 		DefaultRuntime: "runc",
 		Runtimes: map[string]Runtime{
-			"runc": {Shim: "runlet-shim-runc-v2", Options: map[string]any{"binary_name": "runc"}},
+			"runc": {Shim: "runlet-shim-runc-v2", Bootstrap: "options", Options: map[string]any{"binary_name": "runc"}},
 			"crun": {Shim: "runlet-shim-crun"},
 		},
 		CDISpecDirs: []string{"/etc/cdi", "/var/run/cdi"},
