@@ -25,7 +25,7 @@ func (s *Service) UpdateResources(id string, overhead, resources *runtimeapi.Lin
 		return fmt.Errorf("pod sandbox %q: %w", id, errdefs.ErrNotFound)
 	}
 	sb := *cur
-	cfg, err := sb.config()
+	cfg, err := sb.CRIConfig()
 	if err != nil {
 		return err
 	}
