@@ -111,6 +111,7 @@ func TestAnUnknownCDIDeviceIsInvalidArgumentNamingItAndLeavesNothing(t *testing.
 // pod: runc and crun can only bind the host's node there (as with
 // containerd), so this pod asks for the env and mount device only.
 func TestCDIMountsReachAUserNamespacePodIDMappedOnEveryHandler(t *testing.T) {
+	daemontest.Tool(t, "crictl") // waitLogs and the cleanup of a failure need it: check before making pods
 	f := startWithCDI(t)
 	for i, h := range f.handlers[:2] {
 		name := []string{"cdi-userns-runc", "cdi-userns-crun"}[i]
