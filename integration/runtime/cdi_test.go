@@ -79,6 +79,7 @@ func TestAnUnknownCDIDeviceIsInvalidArgumentNamingItAndLeavesNothing(t *testing.
 	pod := f.runp(t, "cdi-unknown", "")
 	ctx := daemontest.Ctx(t)
 	bundlesBefore, _ := os.ReadDir(filepath.Join(f.State, "bundles", "k8s.io"))
+	snapshotsBefore, _ := os.ReadDir(filepath.Join(f.Root, "snapshots"))
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: "app"},
 		Image:       &runtimeapi.ImageSpec{Image: busybox},
@@ -96,6 +97,12 @@ func TestAnUnknownCDIDeviceIsInvalidArgumentNamingItAndLeavesNothing(t *testing.
 	}
 	if after, _ := os.ReadDir(filepath.Join(f.State, "bundles", "k8s.io")); len(after) != len(bundlesBefore) {
 		t.Fatalf("bundles: %d before, %d after the refusal", len(bundlesBefore), len(after))
+	}
+	if after, _ := os.ReadDir(filepath.Join(f.Root, "snapshots")); len(after) != len(snapshotsBefore) {
+		t.Fatalf("snapshots: %d before, %d after the refusal", len(snapshotsBefore), len(after))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(f.State, "fifo")); len(entries) != 0 {
+		t.Fatalf("fifo dirs after the refusal: %d", len(entries))
 	}
 	// The name was released: the same container without the unknown
 	// device is made.
