@@ -21,6 +21,9 @@ type Runtime struct {
 	// Options become containerd.runc.v1.Options (keys in snake_case, as
 	// in proto, or in containerd's CamelCase).
 	Options map[string]any
+	// BootstrapParams starts the shim with containerd 2.3's protobuf
+	// BootstrapParams on stdin instead of the bare options.
+	BootstrapParams bool
 }
 
 // Handler is a validated runtime, ready to start shims with.
@@ -30,6 +33,8 @@ type Handler struct {
 	Shim string
 	// Options is the marshalled runtime options, nil when none are set.
 	Options *anypb.Any
+	// BootstrapParams: see Runtime.
+	BootstrapParams bool
 
 	mu       sync.Mutex
 	learned  bool     // guarded by mu; the shim's -info was read
@@ -87,7 +92,7 @@ func newHandler(name string, rt Runtime) (*Handler, error) {
 	if err != nil {
 		return nil, &ConfigError{Key: "runtimes." + name + ".options", Err: err}
 	}
-	return &Handler{Name: name, Shim: shim, Options: opts}, nil
+	return &Handler{Name: name, Shim: shim, Options: opts, BootstrapParams: rt.BootstrapParams}, nil
 }
 
 // resolveShim finds the shim binary and checks that it is executable.

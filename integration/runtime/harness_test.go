@@ -40,9 +40,15 @@ func start(t *testing.T) *fixture {
 // startExtra is start with more TOML (tables only).
 func startExtra(t *testing.T, extraTOML string) *fixture {
 	t.Helper()
+	return startNetwork(t, extraTOML, "")
+}
+
+// startNetwork is startExtra with more keys in [network].
+func startNetwork(t *testing.T, extraTOML, networkTOML string) *fixture {
+	t.Helper()
 	daemontest.NeedRoot(t)
 	dir := daemontest.ShortTempDir(t)
-	extra := extraTOML + "[network]\ncni_conf_dir = \"" + filepath.Join(dir, "net.d") + "\"\n"
+	extra := extraTOML + "[network]\ncni_conf_dir = \"" + filepath.Join(dir, "net.d") + "\"\n" + networkTOML
 	handlers := []string{"", "crun"}
 	if _, err := os.Stat(containerdShim); err == nil {
 		extra += "[runtimes.containerd-runc]\nshim = \"" + containerdShim + "\"\n"

@@ -15,10 +15,14 @@ type Config struct {
 	// DefaultRuntime names the runtime used for RuntimeHandler "".
 	DefaultRuntime string `toml:"default_runtime"`
 	// Runtimes are the named runtime handlers. Resolution belongs to runtimeclass/.
-	Runtimes  map[string]Runtime `toml:"runtimes"`
-	Images    Images             `toml:"images"`
-	Network   Network            `toml:"network"`
-	Streaming Streaming          `toml:"streaming"`
+	Runtimes map[string]Runtime `toml:"runtimes"`
+	// CDISpecDirs are the directories of Container Device Interface specs,
+	// in increasing priority (containerd's cdi_spec_dirs, a key of its CRI
+	// plugin's table as here).
+	CDISpecDirs []string  `toml:"cdi_spec_dirs"`
+	Images      Images    `toml:"images"`
+	Network     Network   `toml:"network"`
+	Streaming   Streaming `toml:"streaming"`
 }
 
 // Streaming configures the HTTP server of CRI Exec, Attach and PortForward
@@ -36,6 +40,11 @@ type Runtime struct {
 	Shim string `toml:"shim"`
 	// Options are handed to the shim as its runtime options.
 	Options map[string]any `toml:"options"`
+	// Bootstrap is what the shim's start reads on stdin: "options" (the
+	// runtime options alone, as containerd up to 2.2 sends them; every
+	// shim understands it) or "params" (containerd 2.3's protobuf
+	// BootstrapParams, the options in its extensions). "" is "options".
+	Bootstrap string `toml:"bootstrap"`
 }
 
 // Images configures the image service.
@@ -65,6 +74,10 @@ type Mirror struct {
 type Network struct {
 	CNIBinDirs []string `toml:"cni_bin_dirs"`
 	CNIConfDir string   `toml:"cni_conf_dir"`
+	// ConfTemplate is a Go template of a CNI config (containerd's cni
+	// conf_template) rendered into CNIConfDir when kubelet sends the node's
+	// pod CIDR and no usable CNI config exists; "" leaves that to others.
+	ConfTemplate string `toml:"conf_template"`
 }
 
 // Fallback reports whether the registry host itself is tried after the mirror endpoints.

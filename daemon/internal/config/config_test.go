@@ -136,3 +136,59 @@ func TestLoadMissingFileNamesIt(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCDISpecDirsDefaultToContainerdsAndMustBeAbsolute(t *testing.T) {
+	c, err := Parse("empty", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.CDISpecDirs, ",") != "/etc/cdi,/var/run/cdi" {
+		t.Fatalf("cdi_spec_dirs = %v", c.CDISpecDirs)
+	}
+	c, err = Parse("off", []byte("cdi_spec_dirs = []\n"))
+	if err != nil || len(c.CDISpecDirs) != 0 {
+		t.Fatalf("cdi_spec_dirs = [] gives %v, %v", c.CDISpecDirs, err)
+	}
+	_, err = Parse("rel", []byte("cdi_spec_dirs = [\"/etc/cdi\", \"cdi\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "cdi_spec_dirs[1]") {
+		t.Fatalf("a relative dir: %v", err)
+	}
+}
+
+func TestConfTemplateMustBeAbsolute(t *testing.T) {
+	c, err := Parse("abs", []byte("[network]\nconf_template = \"/etc/runlet/cni.tmpl\"\n"))
+	if err != nil || c.Network.ConfTemplate != "/etc/runlet/cni.tmpl" {
+		t.Fatalf("conf_template = %q, %v", c.Network.ConfTemplate, err)
+	}
+	if _, err := Parse("rel", []byte("[network]\nconf_template = \"cni.tmpl\"\n")); err == nil || !strings.Contains(err.Error(), "network.conf_template") {
+		t.Fatalf("a relative template: %v", err)
+	}
+}
+
+func TestARuntimesBootstrapIsOptionsOrParams(t *testing.T) {
+	c, err := Parse("ok", []byte("default_runtime = \"runc\"\n[runtimes.runc]\nshim = \"runlet-shim-runc-v2\"\nbootstrap = \"params\"\n"))
+	if err != nil || c.Runtimes["runc"].Bootstrap != "params" {
+		t.Fatalf("bootstrap = %q, %v", c.Runtimes["runc"].Bootstrap, err)
+	}
+	_, err = Parse("bad", []byte("default_runtime = \"runc\"\n[runtimes.runc]\nshim = \"runlet-shim-runc-v2\"\nbootstrap = \"json\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "runtimes.runc.bootstrap") {
+		t.Fatalf("bootstrap = json: %v", err)
+	}
+}
+
+func TestDefaultTextHasTheNewKeysWhereTheyBelong(t *testing.T) {
+	c, err := Parse("default", []byte(DefaultText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if c.Runtimes["runc"].Bootstrap != "options" || d.Runtimes["runc"].Bootstrap != "options" {
+		t.Fatalf("runc bootstrap: text %q, Default %q", c.Runtimes["runc"].Bootstrap, d.Runtimes["runc"].Bootstrap)
+	}
+	if _, ok := c.Runtimes["runc"].Options["bootstrap"]; ok {
+		t.Fatal("bootstrap landed among the runtime options")
+	}
+	if strings.Join(c.CDISpecDirs, ",") != strings.Join(d.CDISpecDirs, ",") || c.Network.ConfTemplate != "" {
+		t.Fatalf("cdi_spec_dirs %v, conf_template %q", c.CDISpecDirs, c.Network.ConfTemplate)
+	}
+}

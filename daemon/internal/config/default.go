@@ -9,9 +9,14 @@ state   = "/run/runlet"                # volatile: sockets, bundles, fifos
 address = "/run/runlet/runlet.sock"    # CRI socket (RuntimeService and ImageService)
 log_level = "info"                     # debug, info, warn or error
 default_runtime = "runc"               # the runtime for RuntimeHandler ""
+# CDI specs naming the devices a container may ask for (CDIDevices, cdi.k8s.io/ annotations);
+# a later directory wins over an earlier one; [] turns CDI off.
+cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]
 
 [runtimes.runc]
 shim = "runlet-shim-runc-v2"           # name on PATH, or an absolute path
+bootstrap = "options"                  # what start reads on stdin: "options" (containerd <= 2.2, any shim)
+                                       # or "params" (containerd 2.3's protobuf BootstrapParams)
 [runtimes.runc.options]                # handed to the shim as its runtime options
 binary_name = "runc"
 
@@ -35,6 +40,7 @@ plain_http_registries = []             # hosts ("host:port") that may be reached
 [network]
 cni_bin_dirs = ["/usr/lib/cni"]
 cni_conf_dir = "/etc/cni/net.d"
+conf_template = ""                     # CNI config template rendered with kubelet's pod CIDR; empty: none
 
 [streaming]
 address = "127.0.0.1:0"                # exec/attach/port-forward sessions; port 0: any free port
@@ -49,9 +55,10 @@ func Default() Config {
 		LogLevel:       "info",
 		DefaultRuntime: "runc",
 		Runtimes: map[string]Runtime{
-			"runc": {Shim: "runlet-shim-runc-v2", Options: map[string]any{"binary_name": "runc"}},
+			"runc": {Shim: "runlet-shim-runc-v2", Bootstrap: "options", Options: map[string]any{"binary_name": "runc"}},
 			"crun": {Shim: "runlet-shim-crun"},
 		},
+		CDISpecDirs: []string{"/etc/cdi", "/var/run/cdi"},
 		Network: Network{
 			CNIBinDirs: []string{"/usr/lib/cni"},
 			CNIConfDir: "/etc/cni/net.d",

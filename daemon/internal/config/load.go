@@ -109,6 +109,9 @@ func (c *Config) applyDefaults() {
 		c.Runtimes = d.Runtimes
 		setIfEmpty(&c.DefaultRuntime, d.DefaultRuntime)
 	}
+	if c.CDISpecDirs == nil {
+		c.CDISpecDirs = d.CDISpecDirs
+	}
 	if c.Network.CNIBinDirs == nil {
 		c.Network.CNIBinDirs = d.Network.CNIBinDirs
 	}

@@ -37,10 +37,18 @@ func (c *Config) validate() []*Error {
 	default:
 		add("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	for i, dir := range c.CDISpecDirs {
+		if !filepath.IsAbs(dir) {
+			add(fmt.Sprintf("cdi_spec_dirs[%d]", i), "%q is not an absolute path", dir)
+		}
+	}
 	errs = append(errs, c.validateRuntimes()...)
 	errs = append(errs, c.Images.validate()...)
 	if c.Images.ImportDir != "" && !filepath.IsAbs(c.Images.ImportDir) {
 		add("images.import_dir", "%q is not an absolute path", c.Images.ImportDir)
+	}
+	if c.Network.ConfTemplate != "" && !filepath.IsAbs(c.Network.ConfTemplate) {
+		add("network.conf_template", "%q is not an absolute path", c.Network.ConfTemplate)
 	}
 	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || !isPort(port) {
 		add("streaming.address", "%q is not host:port with a port from 0 to 65535", c.Streaming.Address)
@@ -55,6 +63,11 @@ func (c *Config) validateRuntimes() []*Error {
 		key := "runtimes." + keyString([]string{n})
 		if !runtimeNameRE.MatchString(n) {
 			errs = append(errs, &Error{Key: key, Reason: fmt.Sprintf("runtime name %q must be a DNS label: lower-case letters, digits, '-' and '.'", n)})
+		}
+		switch rt.Bootstrap {
+		case "", "options", "params":
+		default:
+			errs = append(errs, &Error{Key: key + ".bootstrap", Reason: fmt.Sprintf("%q is not options (containerd up to 2.2) or params (containerd 2.3's BootstrapParams)", rt.Bootstrap)})
 		}
 		if strings.TrimSpace(rt.Shim) == "" {
 			errs = append(errs, &Error{Key: key + ".shim", Reason: "is required: a shim binary name on PATH or an absolute path"})

@@ -174,7 +174,7 @@ func (r *create) bundle(ctx context.Context) error {
 		ID: r.c.ID, SandboxID: r.sb.ID, SandboxPid: r.sb.Pid, Image: r.image, ImageName: r.c.Image,
 		HostsPath: filepath.Join(r.sb.Dir, "hosts"), ResolvPath: filepath.Join(r.sb.Dir, "resolv.conf"),
 		HostnamePath: filepath.Join(r.sb.Dir, "hostname"), ShmPath: shmPath(r.sb.Dir, r.sbCfg),
-		UserLookup: r.userLookup(), ImageMount: r.imageMount, ExtraMounts: r.extraMounts,
+		UserLookup: r.userLookup(), ImageMount: r.imageMount, ExtraMounts: r.extraMounts, CDI: r.s.o.CDI,
 	}))
 	if err != nil {
 		return err

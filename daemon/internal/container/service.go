@@ -16,6 +16,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
+	"github.com/runlet/runlet/daemon/internal/specgen"
 	"github.com/runlet/runlet/daemon/internal/store"
 	task "github.com/runlet/runlet/proto/task/v2"
 	"github.com/runlet/runlet/runtimeclass"
@@ -30,6 +31,7 @@ type Options struct {
 	Shims     Shims
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
+	CDI       specgen.CDIInjector // nil: CDI is off
 }
 
 // Shims is the shim manager as containers use it (a *shimmgr.Manager;

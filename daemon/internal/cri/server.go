@@ -5,6 +5,7 @@ package cri
 
 import (
 	"log/slog"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -30,6 +31,9 @@ type Server struct {
 	runtime Runtime
 	version string
 	log     *slog.Logger
+
+	// podCIDR is the node's pod CIDR kubelet last sent (UpdateRuntimeConfig).
+	podCIDR atomic.Pointer[string]
 }
 
 // Runtime is what the RuntimeService serves pods from; nil answers
@@ -41,6 +45,9 @@ type Runtime struct {
 	Handlers   *runtimeclass.Set
 	// Streaming hands out the URLs of Exec, Attach and PortForward.
 	Streaming *streaming.Server
+	// CNIConfDir and CNIConfTemplate: UpdateRuntimeConfig renders the
+	// template ("" = none) into the dir with the node's pod CIDR.
+	CNIConfDir, CNIConfTemplate string
 }
 
 // New returns a CRI server over the image service and the runtime.

@@ -24,6 +24,9 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 	if s.runtime.Handlers != nil {
 		resp.RuntimeHandlers = s.handlerFeatures(ctx)
 	}
+	if cidr := s.podCIDR.Load(); req.GetVerbose() && cidr != nil {
+		resp.Info = map[string]string{"podCIDR": *cidr}
+	}
 	return resp, nil
 }
 

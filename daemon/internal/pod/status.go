@@ -34,6 +34,7 @@ func (s *Service) Status(id string, verbose bool) (*runtimeapi.PodSandboxStatus,
 	info, err := json.Marshal(map[string]any{
 		"pid": sb.Pid, "netns": sb.NetNS, "runtimeHandler": sb.Handler, "image": sb.Image,
 		"bundle": sb.Bundle, "shimAddress": sb.Shim.Address,
+		"resources": cfg.GetLinux().GetResources(), "overhead": cfg.GetLinux().GetOverhead(),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/runlet/runlet/daemon/internal/cdi"
+	"github.com/runlet/runlet/daemon/internal/checkpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
@@ -64,9 +66,19 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		shims.Close(ctx)
 		return err
 	}
-	ctrs, err := container.New(container.Options{
+	if err := checkpoint.Sweep(filepath.Join(d.cfg.State, checkpoint.StagesDir)); err != nil {
+		d.log.Warn("left-over checkpoint stages", "error", err)
+	}
+	copts := container.Options{
 		State: d.cfg.State, Root: d.cfg.Root, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
-	})
+	}
+	if len(d.cfg.CDISpecDirs) > 0 {
+		if copts.CDI, err = cdi.New(d.cfg.CDISpecDirs); err != nil {
+			shims.Close(ctx)
+			return fmt.Errorf("config: cdi_spec_dirs: %w", err)
+		}
+	}
+	ctrs, err := container.New(copts)
 	if err != nil {
 		shims.Close(ctx)
 		return err
@@ -82,7 +94,8 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		shims.Close(ctx)
 		return err
 	}
-	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers, Streaming: stream}
+	d.runtime = cri.Runtime{Pods: svc, Containers: ctrs, Network: network, Handlers: handlers, Streaming: stream,
+		CNIConfDir: d.cfg.Network.CNIConfDir, CNIConfTemplate: d.cfg.Network.ConfTemplate}
 	return nil
 }
 
@@ -104,7 +117,7 @@ func startStreaming(addr string, rt *streaming.Runtime, log *slog.Logger) (*stre
 func runtimes(in map[string]configRuntime) map[string]runtimeclass.Runtime {
 	out := make(map[string]runtimeclass.Runtime, len(in))
 	for name, rt := range in {
-		out[name] = runtimeclass.Runtime{Shim: rt.Shim, Options: rt.Options}
+		out[name] = runtimeclass.Runtime{Shim: rt.Shim, Options: rt.Options, BootstrapParams: rt.Bootstrap == "params"}
 	}
 	return out
 }

@@ -85,6 +85,10 @@ func (m *Manager) Pod(sandboxID string) (*Pod, error) {
 
 // launchConfig is how the pod's shim is started for one task's bundle.
 func (m *Manager) launchConfig(h *runtimeclass.Handler, id, bundle string) shim.Config {
+	bootstrap := shim.BootstrapOptions
+	if h.BootstrapParams {
+		bootstrap = shim.BootstrapParams
+	}
 	return shim.Config{
 		Binary:        h.Shim,
 		ID:            id,
@@ -93,6 +97,7 @@ func (m *Manager) launchConfig(h *runtimeclass.Handler, id, bundle string) shim.
 		DaemonAddress: m.cfg.DaemonAddress,
 		EventsAddress: m.events.Address,
 		Options:       h.Options,
+		Bootstrap:     bootstrap,
 		MaxVersion:    3,
 		Log:           m.cfg.ShimLog,
 	}

@@ -3,6 +3,7 @@ package specgen
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -32,7 +33,7 @@ func ContainerSpec(cfg *runtimeapi.ContainerConfig, sb *runtimeapi.PodSandboxCon
 	s := baseSpec(o.ID, o.RootfsPath, args, o.OCIVersion)
 	steps := []func(*specs.Spec, *runtimeapi.ContainerConfig, *runtimeapi.PodSandboxConfig, ContainerOptions) error{
 		containerProcess, containerUser, containerCaps, containerNamespacesAndIDs,
-		containerMounts, containerDevices, containerLimits, containerSeccomp,
+		containerMounts, containerDevices, containerLimits, containerSeccomp, containerCDI,
 	}
 	for _, step := range steps {
 		if err := step(s, cfg, sb, o); err != nil {
@@ -149,12 +150,8 @@ func containerMounts(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimea
 }
 
 // containerDevices: the CRI devices; for privileged containers every host
-// device and access to all devices. CDI devices are refused rather than
-// silently dropped.
+// device and access to all devices.
 func containerDevices(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, _ ContainerOptions) error {
-	if len(cfg.GetCDIDevices()) > 0 {
-		return unsupportedf("CDI_devices", "CDI devices are not supported yet (%s)", cfg.GetCDIDevices()[0].GetName())
-	}
 	if cfg.GetLinux().GetSecurityContext().GetPrivileged() {
 		devs, err := hostDevices()
 		if err != nil {
@@ -170,6 +167,47 @@ func containerDevices(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtime
 	s.Linux.Devices = append(s.Linux.Devices, devs...)
 	s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, rules...)
 	return nil
+}
+
+// containerCDI injects the CDI devices last, as containerd does, so that
+// their env, mounts and device nodes win over what came before. Without an
+// injector CDI devices are refused rather than silently dropped.
+func containerCDI(s *specs.Spec, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig, o ContainerOptions) error {
+	if o.CDI == nil {
+		if len(cfg.GetCDIDevices()) > 0 {
+			return unsupportedf("CDI_devices", "CDI is off (cdi_spec_dirs is empty), cannot inject %s", cfg.GetCDIDevices()[0].GetName())
+		}
+		return nil
+	}
+	if err := o.CDI.Inject(s, cfg); err != nil {
+		return err
+	}
+	cdiBindMounts(s, o.IDMappedMounts)
+	return nil
+}
+
+// cdiBindMounts makes the bind mounts CDI specs add what the runtimes
+// take: type "bind" where the spec gave none (CDI specs often do not;
+// crun 1.8 fails on such a mount in a user namespace), and, for the
+// "idmap"/"ridmap" options the CDI library adds in a user namespace, the
+// pod's mappings on the mount, which runletd stages itself (see
+// ContainerOptions.IDMappedMounts), or without that a plain bind mount.
+// Left as options, runc 1.1 ignores them and crun 1.8 fails on them.
+func cdiBindMounts(s *specs.Spec, idmapped bool) {
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		if m.Type == "" && (slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")) {
+			m.Type = "bind"
+		}
+		if m.UIDMappings != nil || m.GIDMappings != nil {
+			continue
+		}
+		n := len(m.Options)
+		m.Options = slices.DeleteFunc(m.Options, func(o string) bool { return o == "idmap" || o == "ridmap" })
+		if len(m.Options) != n && idmapped && s.Linux.UIDMappings != nil {
+			m.UIDMappings, m.GIDMappings = s.Linux.UIDMappings, s.Linux.GIDMappings
+		}
+	}
 }
 
 // containerLimits: resources and, when resources are given, their

@@ -48,7 +48,7 @@ func TestDeviceValidation(t *testing.T) {
 	}
 }
 
-func TestCDIDevicesAreNotSupportedYet(t *testing.T) {
+func TestCDIDevicesWithoutAnInjectorAreRefused(t *testing.T) {
 	cfg := testContainer(nil)
 	cfg.CDIDevices = []*runtimeapi.CDIDevice{{Name: "vendor.com/gpu=0"}}
 	_, err := ContainerSpec(cfg, testPod(), testOptions())

@@ -32,8 +32,9 @@
 //   - User namespace mappings must map container root and must not
 //     overlap.
 //   - Sysctls are validated (namespaced ones only, not those of a host
-//     namespace); unknown capabilities, mount options outside a small
-//     allowlist and CDI devices are refused instead of passed on.
+//     namespace); unknown capabilities and mount options outside a small
+//     allowlist are refused instead of passed on, and so are CDI devices
+//     when CDI is off (no ContainerOptions.CDI).
 //   - add_ambient_capabilities are honoured as the CRI describes.
 //   - A NODE namespace is left out of the spec rather than joined through
 //     the pause process (the same namespace).

@@ -1,6 +1,9 @@
 package specgen
 
-import runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
 
 // ImageConfig is the part of an OCI image config a container spec uses.
 type ImageConfig struct {
@@ -113,4 +116,14 @@ type ContainerOptions struct {
 	// CRI annotations copied into the spec.
 	PodAnnotations, ContainerAnnotations []string
 	SeccompProfileRoot                   string
+	// CDI injects the Container Device Interface devices the container
+	// asks for (CDIDevices, cdi.k8s.io/ annotations) into the finished
+	// spec; nil makes CDIDevices errdefs.ErrNotImplemented.
+	CDI CDIInjector
+}
+
+// CDIInjector adds the CDI devices a container config names to its spec
+// (daemon/internal/cdi); an unknown device is errdefs.ErrInvalidArgument.
+type CDIInjector interface {
+	Inject(s *specs.Spec, cfg *runtimeapi.ContainerConfig) error
 }

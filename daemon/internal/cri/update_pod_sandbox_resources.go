@@ -1,0 +1,23 @@
+package cri
+
+import (
+	"context"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// UpdatePodSandboxResources records a resized pod's pod-level resources
+// and overhead (kubelet has resized the pod's cgroup itself first; see
+// pod.Service.UpdateResources). An unknown pod is NotFound.
+func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtime.UpdatePodSandboxResourcesRequest) (*runtime.UpdatePodSandboxResourcesResponse, error) {
+	pods, err := s.pods()
+	if err != nil {
+		return nil, err
+	}
+	if err := pods.UpdateResources(req.GetPodSandboxId(), req.GetOverhead(), req.GetResources()); err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "pod resources updated", "pod", req.GetPodSandboxId(),
+		"cpu_quota", req.GetResources().GetCpuQuota(), "memory_limit", req.GetResources().GetMemoryLimitInBytes())
+	return &runtime.UpdatePodSandboxResourcesResponse{}, nil
+}
