@@ -18,10 +18,11 @@ import (
 // Checkpoint dumps a running task with CRIU into r.Path; unless the
 // options ask it to exit, the task keeps running.
 func (s *Service) Checkpoint(ctx context.Context, r *task.CheckpointTaskRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if st := c.init.getState(); st != running && st != paused {
 		return nil, fmt.Errorf("cannot checkpoint a %s task: %w", st, errdefs.ErrFailedPrecondition)
 	}
