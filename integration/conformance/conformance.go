@@ -103,6 +103,11 @@ const (
 	// open after the exec is deleted (containerd 1.6's copyConsole never
 	// closes it); the leak check logs those fds instead of failing.
 	TerminalStdinFIFOLeak Deviation = "terminal-stdin-fifo-leak"
+	// DuplicateStartCode: a Start of a process that is no longer created
+	// (a racing Start won, or a racing Kill ended it) fails, but not with
+	// FailedPrecondition (containerd 1.6 answers Unknown "cannot start a
+	// running process" / "a stopped process").
+	DuplicateStartCode Deviation = "duplicate-start-code"
 )
 
 func (c *Config) claims(cap Capability) bool {

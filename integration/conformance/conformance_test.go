@@ -65,6 +65,7 @@ func containerdShim() conformance.Config {
 			conformance.DuplicateCreateCode:    "containerd 1.6 reports runc's error as Unknown",
 			conformance.CloseIOUnknownExecCode: "containerd 1.6 reports a wrapped not-found as Unknown",
 			conformance.TerminalStdinFIFOLeak:  "containerd 1.6's copyConsole never closes the stdin FIFO",
+			conformance.DuplicateStartCode:     "containerd 1.6 answers a Start of a started or stopped process with Unknown",
 		},
 	}
 }
