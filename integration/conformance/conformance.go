@@ -56,6 +56,11 @@ const (
 	// that lists "crilog" in RuntimeInfo annotation
 	// io.runlet.shim/stdio-schemes claims it.
 	CRILogURI Capability = "crilog-uri"
+	// EventsKept: events the daemon could not take are kept and delivered,
+	// in order, once a daemon serves the events address again, however
+	// many attempts that takes (runlet's shims; containerd 1.6 gives up
+	// on an event after five retries). Never probed: checked when claimed.
+	EventsKept Capability = "events-kept"
 )
 
 // Config names the shim under test and what it supports.
