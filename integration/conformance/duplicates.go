@@ -93,6 +93,15 @@ func (x *tx) pod(args ...string) (s *shimtest.Shim, bystander, member *shimtest.
 	return s, bystander, member
 }
 
+// runningPod is pod with the member's task created and started.
+func (x *tx) runningPod(args ...string) (s *shimtest.Shim, bystander, member *shimtest.Bundle) {
+	x.t.Helper()
+	s, bystander, member = x.pod(args...)
+	x.create(s, member, nil)
+	x.startTask(s, member.ID, "")
+	return s, bystander, member
+}
+
 // survived checks that the shim still serves, as the same process, and
 // that the bystander still runs; then it stops the bystander.
 func (x *tx) survived(s *shimtest.Shim, bystander *shimtest.Bundle) {
@@ -108,9 +117,10 @@ func (x *tx) survived(s *shimtest.Shim, bystander *shimtest.Bundle) {
 	x.stop(s, bystander.ID)
 }
 
-// countEvents counts the events of topic for container id (and, for
-// events naming a process, that process) once /tasks/delete of id arrived.
-func countEvents[T proto.Message](x *tx, topic, id string, pred func(T) bool) int {
+// publishedOnce requires exactly one event of topic for container id
+// that pred accepts (nil: any), counted once /tasks/delete of id arrived
+// (events arrive in order, so none can follow).
+func publishedOnce[T proto.Message](x *tx, topic, id string, pred func(T) bool) {
 	x.t.Helper()
 	waitEvent[*events.TaskDelete](x, "/tasks/delete", id, nil)
 	n := 0
@@ -119,7 +129,9 @@ func countEvents[T proto.Message](x *tx, topic, id string, pred func(T) bool) in
 			n++
 		}
 	}
-	return n
+	if n != 1 {
+		x.t.Errorf("%d %s events for %s, want 1", n, topic, id)
+	}
 }
 
 // dupStarts: eight Starts of one created task: one starts it, the others
@@ -144,9 +156,7 @@ func dupStarts(t *testing.T, x *tx) {
 		t.Errorf("State pid %d, want %d", st.GetPid(), pid)
 	}
 	x.stop(s, b.ID)
-	if n := countEvents[*events.TaskStart](x, "/tasks/start", b.ID, nil); n != 1 {
-		t.Errorf("%d /tasks/start events, want 1", n)
-	}
+	publishedOnce[*events.TaskStart](x, "/tasks/start", b.ID, nil)
 	x.survived(s, bystander)
 }
 
@@ -154,9 +164,7 @@ func dupStarts(t *testing.T, x *tx) {
 // every Kill succeeds or finds the process gone (NotFound), every Wait
 // returns 137, and the exit is published once.
 func dupKills(t *testing.T, x *tx) {
-	s, bystander, b := x.pod("sleep", "3600")
-	x.create(s, b, nil)
-	x.startTask(s, b.ID, "")
+	s, bystander, b := x.runningPod("sleep", "3600")
 	waits := make([]*task.WaitResponse, racers)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,9 +192,7 @@ func dupKills(t *testing.T, x *tx) {
 		}
 	}
 	x.deleteTask(s, b.ID, "")
-	if n := countEvents[*events.TaskExit](x, "/tasks/exit", b.ID, nil); n != 1 {
-		t.Errorf("%d /tasks/exit events, want 1", n)
-	}
+	publishedOnce[*events.TaskExit](x, "/tasks/exit", b.ID, nil)
 	x.survived(s, bystander)
 }
 
@@ -194,9 +200,7 @@ func dupKills(t *testing.T, x *tx) {
 // exit status), the others find it gone (NotFound); the rootfs is
 // unmounted and /tasks/delete published once.
 func dupDeletes(t *testing.T, x *tx) {
-	s, bystander, b := x.pod("sh", "-c", "exit 5")
-	x.create(s, b, nil)
-	x.startTask(s, b.ID, "")
+	s, bystander, b := x.runningPod("sh", "-c", "exit 5")
 	x.wait(s, b.ID, "")
 	resps := make([]*task.DeleteResponse, racers)
 	errs := race(func(i int) (err error) {
@@ -214,9 +218,7 @@ func dupDeletes(t *testing.T, x *tx) {
 	}
 	_, err := s.Client.State(x.within(time.Minute), &task.StateRequest{Id: b.ID})
 	wantCode(t, "State of the deleted task", err, codes.NotFound)
-	if n := countEvents[*events.TaskDelete](x, "/tasks/delete", b.ID, nil); n != 1 {
-		t.Errorf("%d /tasks/delete events, want 1", n)
-	}
+	publishedOnce[*events.TaskDelete](x, "/tasks/delete", b.ID, nil)
 	x.survived(s, bystander)
 }
 
@@ -224,9 +226,7 @@ func dupDeletes(t *testing.T, x *tx) {
 // AlreadyExists; eight Starts of it run it once (its output appears once);
 // eight Deletes of it once it exited: one succeeds, the others NotFound.
 func dupExecs(t *testing.T, x *tx) {
-	s, bystander, b := x.pod("sleep", "3600")
-	x.create(s, b, nil)
-	x.startTask(s, b.ID, "")
+	s, bystander, b := x.runningPod("sleep", "3600")
 	const execID = "once"
 	io := x.NewStdio(shimtest.StdioOptions{})
 	req := &task.ExecProcessRequest{Id: b.ID, ExecId: execID, Stdout: io.Stdout, Stderr: io.Stderr,
@@ -257,12 +257,8 @@ func dupExecs(t *testing.T, x *tx) {
 	}
 	x.stop(s, b.ID)
 	isOnce := func(id string) bool { return id == execID }
-	if n := countEvents(x, "/tasks/exec-added", b.ID, func(e *events.TaskExecAdded) bool { return isOnce(e.GetExecId()) }); n != 1 {
-		t.Errorf("%d /tasks/exec-added events, want 1", n)
-	}
-	if n := countEvents(x, "/tasks/exec-started", b.ID, func(e *events.TaskExecStarted) bool { return isOnce(e.GetExecId()) }); n != 1 {
-		t.Errorf("%d /tasks/exec-started events, want 1", n)
-	}
+	publishedOnce(x, "/tasks/exec-added", b.ID, func(e *events.TaskExecAdded) bool { return isOnce(e.GetExecId()) })
+	publishedOnce(x, "/tasks/exec-started", b.ID, func(e *events.TaskExecStarted) bool { return isOnce(e.GetExecId()) })
 	x.survived(s, bystander)
 }
 
@@ -297,8 +293,6 @@ func dupStartKill(t *testing.T, x *tx) {
 		t.Errorf("exit %d, want 137", w.GetExitStatus())
 	}
 	x.deleteTask(s, b.ID, "")
-	if n := countEvents[*events.TaskExit](x, "/tasks/exit", b.ID, nil); n != 1 {
-		t.Errorf("%d /tasks/exit events, want 1", n)
-	}
+	publishedOnce[*events.TaskExit](x, "/tasks/exit", b.ID, nil)
 	x.survived(s, bystander)
 }
