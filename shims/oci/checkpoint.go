@@ -74,21 +74,18 @@ func (s *Service) runRestore(ctx context.Context, c *container, pio *processIO, 
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	_, err := c.runtime.Restore(ctx, c.id, c.bundle, opts)
-	pid := 0
-	if err == nil {
-		undo.push(c.forceDelete)
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(c.init, pid)
+	pid, err := s.startWithPid(ctx, c.init, pio, pidStart{
+		op:      "restore",
+		pidFile: pidFile,
+		run: func() error {
+			_, err := c.runtime.Restore(ctx, c.id, c.bundle, opts)
+			return err
+		},
+		started: func() { undo.push(c.forceDelete) },
+	})
 	if err != nil {
-		return 0, runtimeError(c.bundle, "restore", err)
-	}
-	c.init.setState(running)
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid)
 		return 0, err
 	}
+	c.init.setState(running)
 	return pid, nil
 }

@@ -169,20 +169,10 @@ func (s *Service) runCreate(ctx context.Context, c *container, pio *processIO, c
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	err := c.runtime.Create(ctx, c.id, c.bundle, opts)
-	pid := 0
-	if err == nil {
-		undo.push(c.forceDelete)
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(c.init, pid)
-	if err != nil {
-		return 0, runtimeError(c.bundle, "create", err)
-	}
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid) // undone: its exit is no task's exit
-		return 0, err
-	}
-	return pid, nil
+	return s.startWithPid(ctx, c.init, pio, pidStart{
+		op:      "create",
+		pidFile: pidFile,
+		run:     func() error { return c.runtime.Create(ctx, c.id, c.bundle, opts) },
+		started: func() { undo.push(c.forceDelete) },
+	})
 }

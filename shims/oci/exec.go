@@ -89,20 +89,10 @@ func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int,
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	err := c.runtime.Exec(ctx, c.id, *p.spec, opts)
-	pid := 0
-	if err == nil {
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(p, pid)
-	if err != nil {
-		return 0, runtimeError(c.bundle, "exec", err)
-	}
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid)
-		_ = unix.Kill(pid, unix.SIGKILL) // running without its stdio
-		return 0, err
-	}
-	return pid, nil
+	return s.startWithPid(ctx, p, pio, pidStart{
+		op:      "exec",
+		pidFile: pidFile,
+		run:     func() error { return c.runtime.Exec(ctx, c.id, *p.spec, opts) },
+		abandon: func(pid int) { _ = unix.Kill(pid, unix.SIGKILL) }, // running without its stdio
+	})
 }
