@@ -9,7 +9,9 @@ import (
 	"github.com/runlet/runlet/proto/runc/options"
 )
 
-// Publisher forwards a task event to the daemon.
+// Publisher forwards a task event to the daemon under a topic such as
+// "/tasks/exit". Events are delivered in the order they are published;
+// Publish must not block on the daemon (the shim's publisher only queues).
 type Publisher interface {
 	Publish(ctx context.Context, topic string, event proto.Message) error
 }
