@@ -113,6 +113,9 @@ const (
 	// FailedPrecondition (containerd 1.6 answers Unknown "cannot start a
 	// running process" / "a stopped process").
 	DuplicateStartCode Deviation = "duplicate-start-code"
+	// KillWaitsForStart: a Kill sent while Start hangs (in a poststart
+	// hook) waits for the Start instead of reaching the process.
+	KillWaitsForStart Deviation = "kill-waits-for-start"
 )
 
 func (c *Config) claims(cap Capability) bool {
