@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/containerd/ttrpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ttrpcevents "github.com/runlet/runlet/proto/events/ttrpc/v1"
 	"github.com/runlet/runlet/proto/types"
@@ -30,12 +32,18 @@ const (
 // backoff is the pause between attempts: first, doubling up to max.
 type backoff struct{ first, max time.Duration }
 
-// deliver forwards env until the daemon takes it; it returns an error
-// only when ctx ends first.
+// deliver forwards env until the daemon takes it or refuses it for good
+// (it answered with an error no retry can change: the event is dropped
+// and logged, so one bad event never holds up the ones behind it). It
+// returns an error only when ctx ends first.
 func (f *forwarder) deliver(ctx context.Context, env *types.Envelope) error {
 	pause := f.backoff.first
 	for attempt := 1; ; attempt++ {
 		err := f.forward(ctx, env)
+		if refused(err) {
+			slog.Error("daemon refused an event: dropping it", "topic", env.GetTopic(), "error", err)
+			return nil
+		}
 		if err == nil {
 			if attempt > 1 {
 				slog.Info("daemon took an event after retries", "topic", env.GetTopic(), "attempts", attempt)
@@ -53,6 +61,23 @@ func (f *forwarder) deliver(ctx context.Context, env *types.Envelope) error {
 		}
 		pause = min(2*pause, f.backoff.max)
 	}
+}
+
+// refused reports an error status the daemon's handler answered with
+// (containerd's events service refuses a bad topic or namespace with
+// InvalidArgument). Transport failures (a closed or refused connection, a
+// timeout) are not statuses, or are Unavailable or DeadlineExceeded: those
+// are retried.
+func refused(err error) bool {
+	st, ok := status.FromError(err)
+	if err == nil || !ok {
+		return false
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
+		return false
+	}
+	return true
 }
 
 func (f *forwarder) forward(ctx context.Context, env *types.Envelope) error {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/containerd/ttrpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -309,5 +311,33 @@ func TestPublishAfterCloseFailsInsteadOfPanicking(t *testing.T) {
 	p.Close(testContext(t))
 	if err := p.Publish(context.Background(), "/tasks/delete", &events.TaskDelete{}); err == nil {
 		t.Fatal("publish after close succeeded")
+	}
+}
+
+// picky refuses /tasks/bad with InvalidArgument, as containerd's events
+// service refuses a bad topic, and records the rest.
+type picky struct{ *recorder }
+
+func (p picky) Forward(ctx context.Context, req *ttrpcevents.ForwardRequest) (*emptypb.Empty, error) {
+	if req.GetEnvelope().GetTopic() == "/tasks/bad" {
+		return nil, status.Error(codes.InvalidArgument, "bad topic")
+	}
+	return p.recorder.Forward(ctx, req)
+}
+
+// An event the daemon refuses for good is dropped: it must not hold up
+// the events behind it, as an event the daemon could not take does.
+func TestEventTheDaemonRefusesIsDroppedAndTheNextArrive(t *testing.T) {
+	ctx := testContext(t)
+	path := filepath.Join(t.TempDir(), "events.sock")
+	rec := &recorder{changed: make(chan struct{})}
+	serve(t, path, picky{rec})
+	p := newPublisher(path, "ns", fast)
+	publish(t, p, "/tasks/bad", &events.TaskExit{})
+	publish(t, p, "/tasks/exit", &events.TaskExit{ContainerId: "c"})
+	rec.waitCount(ctx, t, 1)
+	p.Close(ctx)
+	if got := fmt.Sprint(rec.topics()); got != "[/tasks/exit]" {
+		t.Fatalf("the daemon got %s, want [/tasks/exit]", got)
 	}
 }
