@@ -7,7 +7,9 @@
 // the cap and what a full queue drops). An event the daemon did not take
 // stays at the head of the queue and is retried, with backoff up to
 // maxBackoff, until the daemon listens again on the same address (a
-// restarted daemon), so nothing is lost while it is down. Delivery is at
+// restarted daemon), so nothing is lost while it is down. An event the
+// daemon answers with an error of its own (not a transport failure) is
+// dropped and logged: retrying cannot change the answer. Delivery is at
 // least once: an event whose reply was lost (a daemon stalled past
 // callTimeout) is sent again.
 package events
