@@ -18,7 +18,6 @@ type Publisher interface {
 
 // Config configures a Service.
 type Config struct {
-	ID        string
 	Namespace string
 	// RuntimeBinary is used when the options name no binary.
 	RuntimeBinary string
