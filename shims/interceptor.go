@@ -2,7 +2,11 @@ package shims
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 
+	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
 )
@@ -10,14 +14,28 @@ import (
 // serverInterceptor is the one place where a task service's errors, which
 // are classified with errdefs, become status codes on the wire (NotFound,
 // AlreadyExists, FailedPrecondition, ...), as containerd's shims send
-// them. It also re-arms the idle trimmer after each call.
+// them. It turns a panic in a handler into an Internal error, since ttrpc
+// does not recover one and the shim serves every container of its pod.
+// It also re-arms the idle trimmer after each call.
 func serverInterceptor(trim *trimmer) ttrpc.UnaryServerInterceptor {
 	return func(ctx context.Context, u ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, h ttrpc.Method) (interface{}, error) {
-		resp, err := h(ctx, u)
+		resp, err := recoverCall(ctx, u, info, h)
 		trim.arm()
 		if err != nil {
 			return nil, errgrpc.ToGRPC(err)
 		}
 		return resp, nil
 	}
+}
+
+// recoverCall runs the handler; a panic is logged with its stack and
+// answered as an Internal error.
+func recoverCall(ctx context.Context, u ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, h ttrpc.Method) (resp interface{}, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Error("recovered a panic in a request handler", "method", info.FullMethod, "panic", v, "stack", string(debug.Stack()))
+			resp, err = nil, fmt.Errorf("%s panicked: %v: %w", info.FullMethod, v, errdefs.ErrInternal)
+		}
+	}()
+	return h(ctx, u)
 }

@@ -1,13 +1,8 @@
 package shims
 
-import (
-	"context"
-
-	"google.golang.org/protobuf/proto"
-)
+import "github.com/runlet/runlet/shims/oci"
 
 // Publisher forwards a task event to the daemon under a topic such as
-// "/tasks/exit". Events are delivered in the order they are published.
-type Publisher interface {
-	Publish(ctx context.Context, topic string, event proto.Message) error
-}
+// "/tasks/exit". It is the OCI service's own interface, named here too so
+// a service written from scratch needs only this package.
+type Publisher = oci.Publisher

@@ -14,7 +14,6 @@ func newService(ctx context.Context, cfg Config, env *Env) (task.TaskService, er
 		return cfg.NewService(ctx, env)
 	}
 	return oci.New(ctx, oci.Config{
-		ID:            env.ID,
 		Namespace:     env.Namespace,
 		RuntimeBinary: env.RuntimeBinary,
 		Options:       env.Options,

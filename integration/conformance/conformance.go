@@ -56,6 +56,11 @@ const (
 	// that lists "crilog" in RuntimeInfo annotation
 	// io.runlet.shim/stdio-schemes claims it.
 	CRILogURI Capability = "crilog-uri"
+	// EventsKept: events the daemon could not take are kept and delivered,
+	// in order, once a daemon serves the events address again, however
+	// many attempts that takes (runlet's shims; containerd 1.6 gives up
+	// on an event after five retries). Never probed: checked when claimed.
+	EventsKept Capability = "events-kept"
 )
 
 // Config names the shim under test and what it supports.
@@ -103,6 +108,14 @@ const (
 	// open after the exec is deleted (containerd 1.6's copyConsole never
 	// closes it); the leak check logs those fds instead of failing.
 	TerminalStdinFIFOLeak Deviation = "terminal-stdin-fifo-leak"
+	// DuplicateStartCode: a Start of a process that is no longer created
+	// (a racing Start won, or a racing Kill ended it) fails, but not with
+	// FailedPrecondition (containerd 1.6 answers Unknown "cannot start a
+	// running process" / "a stopped process").
+	DuplicateStartCode Deviation = "duplicate-start-code"
+	// KillWaitsForStart: a Kill sent while Start hangs (in a poststart
+	// hook) waits for the Start instead of reaching the process.
+	KillWaitsForStart Deviation = "kill-waits-for-start"
 )
 
 func (c *Config) claims(cap Capability) bool {

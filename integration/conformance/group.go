@@ -55,13 +55,20 @@ func groupShare(t *testing.T, x *tx, label string) {
 	x.stop(s, sandbox.ID)
 }
 
-// eventsOOM: a container that outgrows its memory limit is OOM-killed:
-// /tasks/oom, then exit 137.
-func eventsOOM(t *testing.T, x *tx) {
-	b := x.NewBundle(shimtest.BundleOptions{
+// oomBundle is a 32 MiB container running a memory hog: the kernel
+// OOM-kills it soon after Start.
+func (x *tx) oomBundle() *shimtest.Bundle {
+	x.t.Helper()
+	return x.NewBundle(shimtest.BundleOptions{
 		Args:      []string{"sh", "-c", "x=a; while :; do x=$x$x; done"},
 		Resources: memoryResources(32 << 20),
 	})
+}
+
+// eventsOOM: a container that outgrows its memory limit is OOM-killed:
+// /tasks/oom, then exit 137.
+func eventsOOM(t *testing.T, x *tx) {
+	b := x.oomBundle()
 	s := x.start(b)
 	x.create(s, b, nil)
 	x.startTask(s, b.ID, "")

@@ -18,10 +18,11 @@ import (
 // Checkpoint dumps a running task with CRIU into r.Path; unless the
 // options ask it to exit, the task keeps running.
 func (s *Service) Checkpoint(ctx context.Context, r *task.CheckpointTaskRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if st := c.init.getState(); st != running && st != paused {
 		return nil, fmt.Errorf("cannot checkpoint a %s task: %w", st, errdefs.ErrFailedPrecondition)
 	}
@@ -73,21 +74,18 @@ func (s *Service) runRestore(ctx context.Context, c *container, pio *processIO, 
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	_, err := c.runtime.Restore(ctx, c.id, c.bundle, opts)
-	pid := 0
-	if err == nil {
-		undo.push(c.forceDelete)
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(c.init, pid)
+	pid, err := s.startWithPid(ctx, c.init, pio, pidStart{
+		op:      "restore",
+		pidFile: pidFile,
+		run: func() error {
+			_, err := c.runtime.Restore(ctx, c.id, c.bundle, opts)
+			return err
+		},
+		started: func() { undo.push(c.forceDelete) },
+	})
 	if err != nil {
-		return 0, runtimeError(c.bundle, "restore", err)
-	}
-	c.init.setState(running)
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid)
 		return 0, err
 	}
+	c.init.setState(running)
 	return pid, nil
 }

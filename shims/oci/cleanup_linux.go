@@ -7,10 +7,12 @@ import (
 	"time"
 
 	runc "github.com/containerd/go-runc"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/runlet/runlet/bundle"
 	task "github.com/runlet/runlet/proto/task/v2"
+	"github.com/runlet/runlet/shims/internal/reaper"
 )
 
 // Cleanup is the `shim delete` action: it removes what a task left behind
@@ -33,7 +35,7 @@ func Cleanup(ctx context.Context, defaultBinary, namespace, id, bundlePath strin
 	pid, _ := runc.ReadPidFile(filepath.Join(bundlePath, "init.pid"))
 	return &task.DeleteResponse{
 		Pid:        uint32(max(pid, 0)),
-		ExitStatus: 128 + 9,
+		ExitStatus: uint32(reaper.KilledBy(unix.SIGKILL)),
 		ExitedAt:   timestamppb.New(time.Now()),
 	}, nil
 }

@@ -11,10 +11,11 @@ import (
 // CloseIO closes a process' stdin once what the client wrote is delivered;
 // nothing else ever closes it.
 func (s *Service) CloseIO(ctx context.Context, r *task.CloseIORequest) (*emptypb.Empty, error) {
-	p, err := s.process(r.GetId(), r.GetExecId())
+	p, unlock, err := s.lockProcess(ctx, r.GetId(), r.GetExecId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if pio := p.getIO(); r.GetStdin() && pio != nil {
 		if err := pio.closeStdin(ctx); err != nil {
 			return nil, err

@@ -9,14 +9,15 @@ import (
 	"github.com/runlet/runlet/proto/runc/options"
 )
 
-// Publisher forwards a task event to the daemon.
+// Publisher forwards a task event to the daemon under a topic such as
+// "/tasks/exit". Events are delivered in the order they are published;
+// Publish must not block on the daemon (the shim's publisher only queues).
 type Publisher interface {
 	Publish(ctx context.Context, topic string, event proto.Message) error
 }
 
 // Config configures a Service.
 type Config struct {
-	ID        string
 	Namespace string
 	// RuntimeBinary is used when the options name no binary.
 	RuntimeBinary string

@@ -16,7 +16,10 @@ import (
 )
 
 // Create creates a task: rootfs mounted at bundle/rootfs, stdio set up,
-// the runtime's `create` run. On any failure everything is undone.
+// the runtime's `create` run. On any failure everything is undone. An id
+// in use is AlreadyExists. The task is visible from its reservation on,
+// so Create holds the init's op lock throughout: a racing Start waits for
+// it, and finds the task gone (NotFound) if Create failed.
 func (s *Service) Create(ctx context.Context, r *task.CreateTaskRequest) (_ *task.CreateTaskResponse, err error) {
 	c, err := s.newContainer(r)
 	if err != nil {
@@ -25,18 +28,22 @@ func (s *Service) Create(ctx context.Context, r *task.CreateTaskRequest) (_ *tas
 	if err := s.ensureHost(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.init.ops.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer c.init.ops.unlock()
 	if err := s.reserve(c); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
+			c.init.markDeleted()
 			s.release(c.id)
 		}
 	}()
 	// An init killed right after its creation reports its exit only after
 	// /tasks/create.
-	c.init.beginStart()
-	defer c.init.endStart()
+	defer c.init.beginStart()()
 	pid, err := s.createInit(ctx, c, r)
 	if err != nil {
 		return nil, err
@@ -162,20 +169,10 @@ func (s *Service) runCreate(ctx context.Context, c *container, pio *processIO, c
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	err := c.runtime.Create(ctx, c.id, c.bundle, opts)
-	pid := 0
-	if err == nil {
-		undo.push(c.forceDelete)
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(c.init, pid)
-	if err != nil {
-		return 0, runtimeError(c.bundle, "create", err)
-	}
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid) // undone: its exit is no task's exit
-		return 0, err
-	}
-	return pid, nil
+	return s.startWithPid(ctx, c.init, pio, pidStart{
+		op:      "create",
+		pidFile: pidFile,
+		run:     func() error { return c.runtime.Create(ctx, c.id, c.bundle, opts) },
+		started: func() { undo.push(c.forceDelete) },
+	})
 }

@@ -19,11 +19,16 @@ const deleteExitTimeout = 10 * time.Second
 // Delete removes a stopped (or never started) process. For an init
 // process it removes the task from the runtime, unmounts its rootfs and
 // reports /tasks/delete.
+//
+// Concurrent Deletes of one process run one at a time: the first deletes
+// it, the others find it deleted (NotFound). A running process is
+// FailedPrecondition.
 func (s *Service) Delete(ctx context.Context, r *task.DeleteRequest) (*task.DeleteResponse, error) {
-	p, err := s.process(r.GetId(), r.GetExecId())
+	p, unlock, err := s.lockProcess(ctx, r.GetId(), r.GetExecId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if err := p.check("delete"); err != nil {
 		return nil, err
 	}
@@ -34,6 +39,7 @@ func (s *Service) Delete(ctx context.Context, r *task.DeleteRequest) (*task.Dele
 }
 
 func (s *Service) deleteExec(ctx context.Context, p *process) (*task.DeleteResponse, error) {
+	p.markDeleted()
 	p.c.removeExec(p.execID)
 	if pio := p.getIO(); pio != nil {
 		pio.close()
@@ -59,7 +65,7 @@ func (s *Service) deleteInit(ctx context.Context, p *process) (*task.DeleteRespo
 	if pio := p.getIO(); pio != nil {
 		pio.close()
 	}
-	p.setState(deleted)
+	p.markDeleted()
 	s.oom.remove(c.id)
 	resp := deleteResponse(p)
 	// Published before the task leaves the map: a Shutdown racing with

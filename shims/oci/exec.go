@@ -17,12 +17,15 @@ import (
 	task "github.com/runlet/runlet/proto/task/v2"
 )
 
-// Exec adds an exec process to a running task; Start runs it.
+// Exec adds an exec process to a running task; Start runs it. An exec id
+// in use is AlreadyExists. It holds the task's op lock, so it never adds
+// to a task a racing Delete is removing.
 func (s *Service) Exec(ctx context.Context, r *task.ExecProcessRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if err := bundle.ValidateID(r.GetExecId()); err != nil {
 		return nil, fmt.Errorf("exec id: %w", err)
 	}
@@ -66,8 +69,7 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 		return nil, err
 	}
 	p.setIO(pio)
-	p.beginStart()
-	defer p.endStart()
+	defer p.beginStart()()
 	pid, err := s.runExec(ctx, p, pio)
 	if err != nil {
 		p.setIO(nil)
@@ -87,20 +89,10 @@ func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int,
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
 	}
-	s.exits.begin()
-	err := c.runtime.Exec(ctx, c.id, *p.spec, opts)
-	pid := 0
-	if err == nil {
-		pid, err = runc.ReadPidFile(pidFile)
-	}
-	s.exits.end(p, pid)
-	if err != nil {
-		return 0, runtimeError(c.bundle, "exec", err)
-	}
-	if err := pio.afterStart(ctx); err != nil {
-		s.exits.forget(pid)
-		_ = unix.Kill(pid, unix.SIGKILL) // running without its stdio
-		return 0, err
-	}
-	return pid, nil
+	return s.startWithPid(ctx, p, pio, pidStart{
+		op:      "exec",
+		pidFile: pidFile,
+		run:     func() error { return c.runtime.Exec(ctx, c.id, *p.spec, opts) },
+		abandon: func(pid int) { _ = unix.Kill(pid, unix.SIGKILL) }, // running without its stdio
+	})
 }

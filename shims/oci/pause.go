@@ -11,10 +11,11 @@ import (
 
 // Pause freezes a running task.
 func (s *Service) Pause(ctx context.Context, r *task.PauseRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if err := c.init.check("pause"); err != nil {
 		return nil, err
 	}
@@ -28,10 +29,11 @@ func (s *Service) Pause(ctx context.Context, r *task.PauseRequest) (*emptypb.Emp
 
 // Resume thaws a paused task.
 func (s *Service) Resume(ctx context.Context, r *task.ResumeRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if err := c.init.check("resume"); err != nil {
 		return nil, err
 	}

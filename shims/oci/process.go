@@ -2,9 +2,11 @@ package oci
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -19,6 +21,8 @@ type process struct {
 	// exited is closed once the exit is recorded (after the output is
 	// drained); Wait blocks on it.
 	exited chan struct{}
+	// ops is held by the state-changing call running on the process.
+	ops opLock
 
 	mu         sync.Mutex
 	state      status        // guarded by mu
@@ -26,12 +30,12 @@ type process struct {
 	exitStatus int           // guarded by mu
 	exitedAt   time.Time     // guarded by mu
 	io         *processIO    // guarded by mu
-	starting   chan struct{} // guarded by mu; non-nil while Start runs
+	starting   chan struct{} // guarded by mu; non-nil while Create or Start runs
 	pidfd      int           // guarded by mu; -1 when none is open
 }
 
 func newProcess(c *container, execID string, s stdio, spec *specs.Process) *process {
-	return &process{execID: execID, c: c, stdio: s, spec: spec, exited: make(chan struct{}), pidfd: -1}
+	return &process{execID: execID, c: c, stdio: s, spec: spec, exited: make(chan struct{}), ops: newOpLock(), pidfd: -1}
 }
 
 func (p *process) isInit() bool { return p.execID == "" }
@@ -71,19 +75,43 @@ func (p *process) setState(s status) {
 	}
 }
 
-// beginStart marks a Start in progress: an exit reaped meanwhile waits for
-// the start event before it is reported.
-func (p *process) beginStart() {
+// markDeleted is the last state: a call that waited for the op lock of a
+// deleted process finds it gone (NotFound).
+func (p *process) markDeleted() {
 	p.mu.Lock()
-	p.starting = make(chan struct{})
+	p.state = deleted
 	p.mu.Unlock()
 }
 
-func (p *process) endStart() {
+// lockOps takes the op lock; a process deleted meanwhile is NotFound.
+func (p *process) lockOps(ctx context.Context) error {
+	if err := p.ops.lock(ctx); err != nil {
+		return err
+	}
+	if p.getState() == deleted {
+		p.ops.unlock()
+		return fmt.Errorf("process %q of task %q is deleted: %w", p.publicID(), p.c.id, errdefs.ErrNotFound)
+	}
+	return nil
+}
+
+// beginStart marks a Create or Start in progress: an exit reaped meanwhile
+// waits for the create or start event before it is reported. The caller
+// holds the op lock; end closes this call's own channel, so a second call
+// can never close a channel twice or close nil.
+func (p *process) beginStart() (end func()) {
+	ch := make(chan struct{})
 	p.mu.Lock()
-	close(p.starting)
-	p.starting = nil
+	p.starting = ch
 	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		if p.starting == ch {
+			p.starting = nil
+		}
+		p.mu.Unlock()
+		close(ch)
+	}
 }
 
 // waitStarted returns once no Start of p is in progress.

@@ -14,10 +14,11 @@ import (
 
 // Update changes a task's resources (runtime-spec LinuxResources JSON).
 func (s *Service) Update(ctx context.Context, r *task.UpdateTaskRequest) (*emptypb.Empty, error) {
-	c, err := s.container(r.GetId())
+	c, unlock, err := s.lockInit(ctx, r.GetId())
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if err := c.init.check("update"); err != nil {
 		return nil, err
 	}

@@ -115,11 +115,30 @@ func NewEnv(t *testing.T, target Target, namespace string) *Env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		events := e.Events // the last one ServeEvents started
+		events.Unstall()
 		if err := events.Close(ctx); err != nil {
 			t.Logf("close events server: %v", err)
 		}
 	})
 	return e
+}
+
+// StopEvents closes the events server (its socket goes): the daemon is
+// away. ServeEvents brings a new one up on the same path.
+func (e *Env) StopEvents(ctx context.Context) error {
+	return e.Events.Close(ctx)
+}
+
+// ServeEvents starts a new events server on the path the shims were given
+// (a restarted daemon) and makes it e.Events.
+func (e *Env) ServeEvents() error {
+	events, err := StartEventServer(e.Events.Socket)
+	if err != nil {
+		return err
+	}
+	e.Events = events // NewEnv's cleanup closes it, after the shims are gone
+	return nil
 }
 
 // Options are the runtime options the harness sends by default: only the

@@ -47,8 +47,9 @@ type EventServer struct {
 	server  *ttrpc.Server
 	served  chan struct{}
 	mu      sync.Mutex
-	events  []Event
-	changed chan struct{} // closed and replaced on every new event
+	events  []Event       // guarded by mu
+	changed chan struct{} // guarded by mu; closed and replaced on every new event
+	stall   chan struct{} // guarded by mu; while non-nil, Forward waits for it to close
 }
 
 // StartEventServer listens on socket (which must not exist).
@@ -85,8 +86,46 @@ func (s *EventServer) Close(ctx context.Context) error {
 	return err
 }
 
+// Stall makes Forward take calls and answer none (a daemon stuck in its
+// event handling) until Unstall; then they are recorded in order.
+func (s *EventServer) Stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall == nil {
+		s.stall = make(chan struct{})
+	}
+}
+
+// Unstall lets the stalled Forward calls through.
+func (s *EventServer) Unstall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall != nil {
+		close(s.stall)
+		s.stall = nil
+	}
+}
+
+func (s *EventServer) waitUnstalled(ctx context.Context) error {
+	s.mu.Lock()
+	stall := s.stall
+	s.mu.Unlock()
+	if stall == nil {
+		return nil
+	}
+	select {
+	case <-stall:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Forward implements the Events service.
 func (s *EventServer) Forward(ctx context.Context, req *ttrpcevents.ForwardRequest) (*emptypb.Empty, error) {
+	if err := s.waitUnstalled(ctx); err != nil {
+		return nil, err
+	}
 	env := req.GetEnvelope()
 	ev := Event{
 		Namespace: env.GetNamespace(),
@@ -162,3 +201,52 @@ func (s *EventServer) summary() string {
 
 // Summary lists every recorded event, for failure messages.
 func (s *EventServer) Summary() string { return s.summary() }
+
+// Refuser listens on an events socket and closes every connection at once:
+// a daemon whose socket is there but that does not serve yet. It counts
+// the connections, so a test sees a shim keep trying.
+type Refuser struct {
+	ln       net.Listener
+	attempts chan struct{}
+}
+
+// Refuse listens on socket (which must not exist).
+func Refuse(socket string) (*Refuser, error) {
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("events socket: %w", err)
+	}
+	r := &Refuser{ln: ln, attempts: make(chan struct{}, 1024)}
+	go r.refuse()
+	return r, nil
+}
+
+func (r *Refuser) refuse() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+		select {
+		case r.attempts <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// WaitAttempts waits until n connections were refused; it returns how
+// many were when ctx ended first.
+func (r *Refuser) WaitAttempts(ctx context.Context, n int) (int, error) {
+	for i := 0; i < n; i++ {
+		select {
+		case <-r.attempts:
+		case <-ctx.Done():
+			return i, ctx.Err()
+		}
+	}
+	return n, nil
+}
+
+// Close stops listening and removes the socket.
+func (r *Refuser) Close() error { return r.ln.Close() }

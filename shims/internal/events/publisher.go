@@ -2,69 +2,68 @@
 // Events service (containerd.services.events.ttrpc.v1.Events/Forward).
 //
 // Events leave in the order they were published, from one goroutine, so a
-// daemon always sees create before start before exit before delete. A daemon
-// that is down or restarting does not block the shim: events wait in a
-// bounded queue and each is retried with backoff before it is dropped.
+// daemon always sees create before start before exit before delete.
+// Publish never blocks: events wait in a bounded queue (see queueCap for
+// the cap and what a full queue drops). An event the daemon did not take
+// stays at the head of the queue and is retried, with backoff up to
+// maxBackoff, until the daemon listens again on the same address (a
+// restarted daemon), so nothing is lost while it is down. An event the
+// daemon answers with an error of its own (not a transport failure) is
+// dropped and logged: retrying cannot change the answer. Delivery is at
+// least once: an event whose reply was lost (a daemon stalled past
+// callTimeout) is sent again.
 package events
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/containerd/ttrpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	ttrpcevents "github.com/runlet/runlet/proto/events/ttrpc/v1"
 	"github.com/runlet/runlet/proto/types"
-)
-
-const (
-	queueSize   = 1024
-	maxAttempts = 6
-	dialTimeout = 2 * time.Second
-	callTimeout = 5 * time.Second
-	// namespaceHeader is the ttrpc metadata key containerd reads the
-	// namespace of a request from.
-	namespaceHeader = "containerd-namespace-ttrpc"
 )
 
 // Publisher sends events to one daemon address.
 type Publisher struct {
 	address   string
 	namespace string
-	queue     chan *types.Envelope
-	done      chan struct{}
-
-	// closing guards sends against the close of queue: Publish holds it
-	// shared, Close exclusively.
-	closing sync.RWMutex
-	closed  bool // guarded by closing
-
-	mu     sync.Mutex
-	client *ttrpc.Client // guarded by mu
+	queue     *queue
+	// stop ends delivery: Close cancels it when its own deadline passes.
+	stop     context.Context
+	stopNow  context.CancelFunc
+	done     chan struct{} // closed when the delivery goroutine returns
+	delivery *forwarder
 }
 
 // New returns a publisher for the daemon at address (a unix socket path,
-// with or without a unix:// prefix). An empty address drops every event.
+// with or without a unix:// prefix). An empty address drops every event:
+// nothing is queued or dialled.
 func New(address, namespace string) *Publisher {
+	return newPublisher(address, namespace, backoff{first: firstBackoff, max: maxBackoff})
+}
+
+func newPublisher(address, namespace string, b backoff) *Publisher {
+	stop, stopNow := context.WithCancel(context.Background())
 	p := &Publisher{
 		address:   strings.TrimPrefix(address, "unix://"),
 		namespace: namespace,
-		queue:     make(chan *types.Envelope, queueSize),
+		queue:     newQueue(),
+		stop:      stop,
+		stopNow:   stopNow,
 		done:      make(chan struct{}),
 	}
+	p.delivery = &forwarder{address: p.address, namespace: namespace, backoff: b}
 	go p.run()
 	return p
 }
 
-// Publish queues event under topic; it blocks only while the queue is full.
+// Publish queues event under topic. It never blocks (ctx is unused and
+// kept for the Publisher interface); it fails only after Close.
 func (p *Publisher) Publish(ctx context.Context, topic string, event proto.Message) error {
 	if p.address == "" {
 		return nil
@@ -73,37 +72,24 @@ func (p *Publisher) Publish(ctx context.Context, topic string, event proto.Messa
 	if err != nil {
 		return err
 	}
-	p.closing.RLock()
-	defer p.closing.RUnlock()
-	if p.closed {
-		return fmt.Errorf("publish %s: the publisher is closed", topic)
-	}
-	select {
-	case p.queue <- env:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("publish %s: %w", topic, ctx.Err())
-	}
+	return p.queue.push(env)
 }
 
-// Close sends what is queued (bounded by ctx) and releases the connection.
+// Pending is the number of events not yet delivered.
+func (p *Publisher) Pending() int { return p.queue.len() }
+
+// Close refuses new events, delivers what is queued until ctx ends, then
+// gives up on the rest and releases the connection.
 func (p *Publisher) Close(ctx context.Context) {
-	p.closing.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.queue)
-	}
-	p.closing.Unlock()
+	p.queue.close()
 	select {
 	case <-p.done:
 	case <-ctx.Done():
+		p.stopNow()
+		<-p.done
 	}
-	p.mu.Lock()
-	if p.client != nil {
-		p.client.Close()
-		p.client = nil
-	}
-	p.mu.Unlock()
+	p.stopNow()
+	p.delivery.close()
 }
 
 // envelope wraps event the way containerd does: the Any carries the bare
@@ -121,66 +107,45 @@ func envelope(namespace, topic string, event proto.Message) (*types.Envelope, er
 	}, nil
 }
 
+// run delivers the head of the queue until the queue is closed and empty,
+// or stop ends.
 func (p *Publisher) run() {
 	defer close(p.done)
-	for env := range p.queue {
-		p.deliver(env)
-	}
-}
-
-// deliver retries one event with exponential backoff, then drops it: a
-// daemon that stays away longer learns the state from the shim's State RPC.
-func (p *Publisher) deliver(env *types.Envelope) {
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := p.forward(env)
-		if err == nil {
+	for {
+		env, done := p.queue.head()
+		switch {
+		case done:
 			return
+		case env == nil:
+			select {
+			case <-p.queue.ready:
+			case <-p.stop.Done():
+				return
+			}
+		default:
+			if err := p.delivery.deliver(p.stop, env); err != nil {
+				return // stopped
+			}
+			p.queue.remove(env)
 		}
-		if attempt == maxAttempts {
-			slog.Warn("dropping event", "topic", env.Topic, "error", err)
-			return
-		}
-		time.Sleep(backoff)
-		backoff *= 2
 	}
 }
 
-func (p *Publisher) forward(env *types.Envelope) error {
-	client, err := p.connect()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	ctx = ttrpc.WithMetadata(ctx, ttrpc.MD{namespaceHeader: []string{p.namespace}})
-	_, err = ttrpcevents.NewEventsClient(client).Forward(ctx, &ttrpcevents.ForwardRequest{Envelope: env})
-	if err != nil {
-		p.reset(client)
-		return fmt.Errorf("forward %s: %w", env.Topic, err)
-	}
-	return nil
+// forwarder owns the connection to the daemon's events service.
+type forwarder struct {
+	address   string
+	namespace string
+	backoff   backoff
+
+	mu     sync.Mutex
+	client *ttrpc.Client // guarded by mu
 }
 
-func (p *Publisher) connect() (*ttrpc.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.client != nil {
-		return p.client, nil
-	}
-	conn, err := net.DialTimeout("unix", p.address, dialTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("dial events service %s: %w", p.address, err)
-	}
-	p.client = ttrpc.NewClient(conn)
-	return p.client, nil
-}
-
-func (p *Publisher) reset(client *ttrpc.Client) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.client == client {
-		p.client.Close()
-		p.client = nil
+func (f *forwarder) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client != nil {
+		f.client.Close()
+		f.client = nil
 	}
 }

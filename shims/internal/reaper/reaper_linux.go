@@ -87,10 +87,14 @@ func (m *Monitor) broadcast(e runc.Exit) {
 // 128+signal for a process killed by a signal.
 func exitStatus(ws unix.WaitStatus) int {
 	if ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return KilledBy(ws.Signal())
 	}
 	return ws.ExitStatus()
 }
+
+// KilledBy is the exit status of a process killed by sig: 128+sig (137
+// for SIGKILL), as shells and containerd report it.
+func KilledBy(sig unix.Signal) int { return 128 + int(sig) }
 
 // Start starts c with its exit already subscribed to, so the exit cannot be
 // reaped before anyone listens for it.
