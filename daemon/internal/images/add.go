@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/runlet/runlet/daemon/failpoint"
 )
 
 // addition is an image about to be registered, from a registry, a tarball or built in.
@@ -36,13 +38,24 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.lease(diffIDs)
+	rawManifest, err := a.img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: manifest: %w", a.from, err)
+	}
+	blobs := map[string][]byte{manifest.Config.Digest.String(): cfgRaw, digestOf(rawManifest): rawManifest}
+	for d, b := range a.blobs {
+		blobs[d] = b
+	}
+	s.lease(diffIDs, sortedKeys(blobs))
 	defer func() {
-		s.unlease(diffIDs)
+		s.unlease(diffIDs, sortedKeys(blobs))
 		if err != nil {
 			s.collect()
 		}
 	}()
+	if err := s.writeBlobs(blobs); err != nil {
+		return nil, err
+	}
 	layers, err := a.img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("%s: layers: %w", a.from, err)
@@ -50,13 +63,8 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	if err := s.ensureLayers(ctx, diffIDs, layers, a.remote); err != nil {
 		return nil, err
 	}
-	rawManifest, err := a.img.RawManifest()
-	if err != nil {
-		return nil, err
-	}
-	blobs := map[string][]byte{manifest.Config.Digest.String(): cfgRaw, digestOf(rawManifest): rawManifest}
-	for d, b := range a.blobs {
-		blobs[d] = b
+	if a.remote { // the steps of PullImage
+		failpoint.Hit(failpoint.ImageUnpacked)
 	}
 	a.pinned = a.pinned || s.isSandboxImage(a.repoTags) || s.isSandboxImage(a.repoDigests)
 	img := &Image{ID: manifest.Config.Digest.String(), RepoTags: a.repoTags, RepoDigests: a.repoDigests,
