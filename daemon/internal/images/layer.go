@@ -46,7 +46,7 @@ func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer, 
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := unpackStream(ctx, diffID, layer, fromRegistry, tmp); err != nil {
+	if err := unpackStream(ctx, diffID, layer, fromRegistry, tmp, s.limits); err != nil {
 		return err
 	}
 	bytes, inodes, err := diskUsage(tmp)

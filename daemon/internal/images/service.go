@@ -40,7 +40,9 @@ type Service struct {
 	root string
 	db   *store.DB
 	reg  *registries
-	log  *slog.Logger
+	// limits bound what a registry or a layer may cost; read-only.
+	limits config.ImageLimits
+	log    *slog.Logger
 	// pinnedRef is the configured sandbox image, normalized; pulls and
 	// imports of it are pinned. "" when the built-in pause is used.
 	pinnedRef string
@@ -87,7 +89,7 @@ func New(opts Options) (*Service, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Service{
-		root: opts.Root, db: opts.DB, log: opts.Logger,
+		root: opts.Root, db: opts.DB, log: opts.Logger, limits: opts.Config.ImageLimits.WithDefaults(),
 		reg:    newRegistries(opts.Config, opts.Platform),
 		images: map[string]*Image{}, refs: map[string]string{}, layers: map[string]Layer{},
 		leases: map[string]int{}, blobLeases: map[string]int{}, holders: map[string][]string{},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
+
+	"github.com/runlet/runlet/daemon/internal/config"
 )
 
 // Overlay whiteout conventions of the OCI image layer format.
@@ -33,7 +35,7 @@ const (
 // component that is never followed if it is a symlink. So no entry name,
 // symlink or hardlink makes it read or write outside dir; an entry that tries
 // is an InvalidArgument error.
-func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
+func unpackLayer(ctx context.Context, r io.Reader, dir string, _ config.ImageLimits) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
