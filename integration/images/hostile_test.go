@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,10 +13,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -322,4 +327,117 @@ func writeFile(tw *tar.Writer, name string, data []byte) error {
 	}
 	_, err := tw.Write(data)
 	return err
+}
+
+// withOpenFileLimit makes d run under a wrapper that lowers its open file
+// limit (soft and hard) to n, and restarts it.
+func withOpenFileLimit(t *testing.T, d *daemon, n int) {
+	t.Helper()
+	wrapper := filepath.Join(d.Dir, "runletd-nofile")
+	script := fmt.Sprintf("#!/bin/sh\nulimit -n %d || exit 1\nexec %s \"$@\"\n", n, runletdBinary(t))
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d.Stop(t)
+	d.Binary = wrapper
+	d.Restart(t)
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", d.Proc.Pid()))
+	if err != nil || !regexp.MustCompile(fmt.Sprintf(`Max open files\s+%d\s+%d`, n, n)).Match(limits) {
+		t.Fatalf("runletd does not run with %d open files at most: %v\n%s", n, err, limits)
+	}
+}
+
+func TestHostileLayersEndInAClearErrorOrABoundedImport(t *testing.T) {
+	needRoot(t)
+	h := startHostileRegistry(t)
+	d := startDaemon(t, fmt.Sprintf("[images]\nplain_http_registries = [%q]\nmax_layer_unpacked_bytes = %d\n", h.Host, 256<<20))
+	withOpenFileLimit(t, d, 1024)
+	layers0, blobs0, n := storeLayers(t, d), storeBlobs(t, d), len(mustList(t, d))
+	serve := func(repo string, l gzipLayer) string {
+		cfg := configFor(l.diffID)
+		h.image(t, repo+":1", configDesc(cfg), bytesHandler(cfg), l.served())
+		return h.Host + "/" + repo + ":1"
+	}
+
+	t.Run("gzip bomb: one file of 512 MiB of zeros", func(t *testing.T) {
+		bomb := makeGzipLayer(t, func(tw *tar.Writer) error {
+			if err := tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: 512 << 20}); err != nil {
+				return err
+			}
+			_, err := io.CopyN(tw, zeroReader{}, 512<<20)
+			return err
+		})
+		t.Logf("the bomb is %d KiB compressed", len(bomb.blob)>>10)
+		err := pullRef(t, d, serve("bomb", bomb))
+		t.Logf("gzip bomb: %v", err)
+		assertCode(t, err, "FailedPrecondition", "max_layer_unpacked_bytes")
+		assertNothingNew(t, d, n, layers0, blobs0)
+	})
+
+	t.Run("gzip bomb: 512 MiB of zeros after the end of the tar", func(t *testing.T) {
+		var stream bytes.Buffer
+		tw := tar.NewWriter(&stream)
+		writeFile(tw, "etc/motd", []byte("hi\n"))
+		tw.Close()
+		bomb := makeGzipStream(t, io.MultiReader(&stream, io.LimitReader(zeroReader{}, 512<<20)))
+		err := pullRef(t, d, serve("trailer", bomb))
+		t.Logf("trailing bomb: %v", err)
+		assertCode(t, err, "FailedPrecondition", "max_layer_unpacked_bytes")
+		assertNothingNew(t, d, n, layers0, blobs0)
+	})
+
+	t.Run("200k directories under a 1024 open files limit", func(t *testing.T) {
+		const dirs = 200_000
+		many := makeGzipLayer(t, func(tw *tar.Writer) error {
+			// Each directory is made by the opaque marker inside it, which
+			// the unpacker applies through the directory's descriptor.
+			for i := range dirs {
+				if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%06d/.wh..wh..opq", i), Typeflag: tar.TypeReg, Mode: 0o644}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		ref := serve("many", many)
+		// 400k inodes to make and remove: generous deadlines, for a loaded machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if _, err := d.Images.PullImage(ctx, &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: ref}}); err != nil {
+			t.Fatalf("a layer of %d directories: %v", dirs, err)
+		}
+		if _, err := d.Runtime.Version(ctx, &runtime.VersionRequest{}); err != nil {
+			t.Fatalf("runletd does not serve after the import: %v", err)
+		}
+		added := slices.DeleteFunc(storeLayers(t, d), func(l string) bool { return slices.Contains(layers0, l) })
+		if len(added) != 1 {
+			t.Fatalf("the pull added layers %v, want one", added)
+		}
+		if got := dirNames(t, filepath.Join(d.Root, "images", "layers", "sha256", added[0])); len(got) != dirs {
+			t.Fatalf("the layer holds %d directories, want %d", len(got), dirs)
+		}
+		if _, err := d.Images.RemoveImage(ctx, &runtime.RemoveImageRequest{Image: &runtime.ImageSpec{Image: ref}}); err != nil {
+			t.Fatal(err)
+		}
+		assertNothingNew(t, d, n, layers0, blobs0)
+	})
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// makeGzipStream is a layer whose uncompressed stream is r, as it is.
+func makeGzipStream(t *testing.T, r io.Reader) gzipLayer {
+	t.Helper()
+	var blob bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&blob, gzip.BestCompression)
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(zw, h), r); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	return gzipLayer{blob: blob.Bytes(), diffID: "sha256:" + hex.EncodeToString(h.Sum(nil))}
 }

@@ -77,17 +77,16 @@ func setXattr(dirfd int, base, attr, value string) error {
 // fixDirTimes sets directory times after their children were created.
 func (u *unpacker) fixDirTimes() error {
 	u.forget() // entries may have replaced directories since they were cached
-	for _, hdr := range u.dirHdrs {
-		rel, _ := entryPath(hdr.Name)
+	return u.dirTimes.each(func(rel string, ts []unix.Timespec) error {
 		parent, err := u.dir(path.Dir(rel), false)
 		if err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("layer entry %q: %w", rel, err)
 		}
-		if err := unix.UtimesNanoAt(parent.fd, path.Base(rel), times(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		if err := unix.UtimesNanoAt(parent.fd, path.Base(rel), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("layer entry %q: %w", rel, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func times(hdr *tar.Header) []unix.Timespec {
