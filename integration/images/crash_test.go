@@ -3,6 +3,7 @@ package images
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -182,4 +183,57 @@ func storeRecords(t testing.TB, path string) []string {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// TestAnImageIncompleteOnDiskAtStartIsNeverServedAndIsPulledAgain loses a
+// part of a pulled image while runletd is stopped (what a power loss does
+// to a store whose data was not durable before its records: a layer
+// directory or a blob gone while the records remain). The next start must
+// not serve the image, and the next pull must fetch it again.
+func TestAnImageIncompleteOnDiskAtStartIsNeverServedAndIsPulledAgain(t *testing.T) {
+	needRoot(t)
+	reg := startRegistry(t, "")
+	img := busybox(t, "")
+	reg.push(t, "busybox:1", img)
+	layers, _ := img.Layers()
+	layerDigest, _ := layers[0].Digest()
+	ref := reg.Host + "/busybox:1"
+	id := configDigest(t, img)
+
+	for _, lose := range []string{"layer directory", "config blob"} {
+		t.Run(strings.ReplaceAll(lose, " ", "-"), func(t *testing.T) {
+			d := startDaemon(t, plainHTTP(reg))
+			layers0 := storeLayers(t, d)
+			d.MustCrictl(t, "pull", ref)
+			gets := layerGETs(t, reg, layerDigest.String())
+			d.Stop(t)
+			switch lose {
+			case "layer directory":
+				for _, l := range storeLayers(t, d) {
+					if !slices.Contains(layers0, l) {
+						os.RemoveAll(filepath.Join(d.Root, "images", "layers", "sha256", l))
+					}
+				}
+			case "config blob":
+				os.Remove(filepath.Join(d.Root, "images", "content", "sha256", strings.TrimPrefix(id, "sha256:")))
+			}
+
+			d.Restart(t)
+			st, err := d.Images.ImageStatus(ctxT(t), &runtime.ImageStatusRequest{Image: &runtime.ImageSpec{Image: ref}})
+			if err != nil || st.Image != nil {
+				t.Fatalf("an image whose %s is gone is served after the restart: %v %v", lose, st.GetImage(), err)
+			}
+			if !strings.Contains(d.Proc.LogText(), "image incomplete on disk") {
+				t.Fatalf("runletd did not report the incomplete image:\n%s", d.Proc.LogText())
+			}
+			resp, err := d.Images.PullImage(ctxT(t), &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: ref}})
+			if err != nil || resp.ImageRef != id {
+				t.Fatalf("pull after the restart: %v %v", resp, err)
+			}
+			if lose == "layer directory" && layerGETs(t, reg, layerDigest.String()) != gets+1 {
+				t.Fatal("the pull did not fetch the lost layer again")
+			}
+			assertUsable(t, d, layers0)
+		})
+	}
 }
