@@ -77,3 +77,43 @@ func TestPlainHTTPIsRefusedToHostsNotMarked(t *testing.T) {
 		t.Fatal("the request reached the server")
 	}
 }
+
+// stallingServer sends headers and a first chunk, or only headers when
+// before is set, then nothing until the test ends.
+func stallingServer(t *testing.T, before bool) *httptest.Server {
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if before {
+			select {
+			case <-r.Context().Done():
+			case <-stop:
+			}
+			return
+		}
+		w.Write([]byte("first chunk"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(func() { close(stop); srv.Close() })
+	return srv
+}
+
+func TestAResponseThatBringsNoDataForTheProgressTimeoutIsCutOff(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		srv := stallingServer(t, before)
+		host := strings.TrimPrefix(srv.URL, "http://")
+		g := newGuardTransport(map[string]bool{host: true}, config.ImageLimits{ImagePullProgressTimeout: config.Duration(200e6)})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/x/blobs/sha256:x", nil)
+		resp, err := g.RoundTrip(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "image_pull_progress_timeout") {
+			t.Fatalf("stall before headers=%v: err = %v, want Unavailable naming the key", before, err)
+		}
+	}
+}
