@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -102,27 +100,4 @@ func timespec(t time.Time) unix.Timespec {
 		return unix.Timespec{Sec: 0, Nsec: unix.UTIME_OMIT}
 	}
 	return unix.NsecToTimespec(t.UnixNano())
-}
-
-// diskUsage counts the bytes (allocated blocks) and inodes under dir, each
-// inode once however many links it has.
-func diskUsage(dir string) (bytes, inodes int64, err error) {
-	seen := map[uint64]bool{}
-	err = fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(path.Join(dir, p), &st); err != nil {
-			return err
-		}
-		if seen[st.Ino] {
-			return nil
-		}
-		seen[st.Ino] = true
-		bytes += st.Blocks * 512
-		inodes++
-		return nil
-	})
-	return bytes, inodes, err
 }
