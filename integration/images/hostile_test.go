@@ -30,6 +30,9 @@ import (
 type hostileRegistry struct {
 	Host string
 	stop chan struct{} // closed at cleanup: releases handlers that stall
+	// endlessToken makes every client authenticate with a bearer token
+	// whose endpoint (/token on this server) answers without end.
+	endlessToken bool
 
 	mu        sync.Mutex
 	manifests map[string][]byte           // repo:tag -> manifest; guarded by mu
@@ -53,6 +56,15 @@ func startHostileRegistry(t *testing.T) *hostileRegistry {
 
 func (h *hostileRegistry) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if h.endlessToken && path == "/token" {
+		endless(h)(w, r)
+		return
+	}
+	if h.endlessToken {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="hostile"`, h.Host))
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+		return
+	}
 	if path == "/v2/" || path == "/v2" {
 		return
 	}
@@ -243,9 +255,10 @@ const maxPeakRSS = 128 << 20
 
 func TestHostileRegistryResponsesAreCutOffAndRunletdMemoryStaysBounded(t *testing.T) {
 	needRoot(t)
-	h := startHostileRegistry(t)
-	d := startDaemon(t, fmt.Sprintf("[images]\nplain_http_registries = [%q]\nimage_pull_progress_timeout = \"2s\"\nmax_layer_bytes = %d\n",
-		h.Host, 64<<20))
+	h, tokens := startHostileRegistry(t), startHostileRegistry(t)
+	tokens.endlessToken = true
+	d := startDaemon(t, fmt.Sprintf("[images]\nplain_http_registries = [%q, %q]\nimage_pull_progress_timeout = \"2s\"\nmax_layer_bytes = %d\n",
+		h.Host, tokens.Host, 64<<20))
 	layers0, blobs0, n := storeLayers(t, d), storeBlobs(t, d), len(mustList(t, d))
 	good := makeGzipLayer(t, func(tw *tar.Writer) error {
 		return writeFile(tw, "etc/motd", []byte("hello\n"))
@@ -282,6 +295,12 @@ func TestHostileRegistryResponsesAreCutOffAndRunletdMemoryStaysBounded(t *testin
 			l.desc.Size = 1 << 30
 			h.image(t, repo+":1", configDesc(cfg), bytesHandler(cfg), l)
 		}, func(string) string { return digest(good.blob) }},
+		{"config whose error body never ends", "Unavailable", []string{"limit"}, func(repo string) {
+			h.image(t, repo+":1", configDesc(cfg), func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadRequest)
+				endless(h)(w, r)
+			}, good.served())
+		}, nil},
 		{"layer that stalls midway", "Unavailable", []string{"image_pull_progress_timeout"}, func(repo string) {
 			l := good.served()
 			l.serve = stallAfter(h, good.blob, len(good.blob)/2)
@@ -308,6 +327,12 @@ func TestHostileRegistryResponsesAreCutOffAndRunletdMemoryStaysBounded(t *testin
 			assertNothingNew(t, d, n, layers0, blobs0)
 		})
 	}
+	t.Run("token endpoint that never ends", func(t *testing.T) {
+		err := pullRef(t, d, tokens.Host+"/any:1")
+		t.Logf("endless token: %v", err)
+		assertCode(t, err, "Unavailable", "limit")
+		assertNothingNew(t, d, n, layers0, blobs0)
+	})
 	peak := peakRSS(t, d.Proc.Pid())
 	t.Logf("runletd peak RSS (VmHWM) after every hostile response: %.1f MiB", float64(peak)/(1<<20))
 	if peak > maxPeakRSS {

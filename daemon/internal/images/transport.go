@@ -19,8 +19,9 @@ var errPlainHTTP = errors.New("plain HTTP is not allowed")
 
 // guardTransport is the base transport under go-containerregistry's auth and
 // retry layers. It refuses plain HTTP to hosts the configuration does not
-// allow, bounds every manifest body, and cuts off every response that brings
-// no data for the progress timeout (headers and body alike).
+// allow, bounds every body but a blob's content (which its descriptor's size
+// bounds), and cuts off every response that brings no data for the
+// progress timeout (headers and body alike).
 type guardTransport struct {
 	base      http.RoundTripper
 	plainHTTP map[string]bool // host:port that may be reached over http; read-only
@@ -51,16 +52,26 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, watch.explain(err)
 	}
 	resp.Body = watch.body(resp.Body)
-	if !strings.Contains(req.URL.Path, "/manifests/") {
-		return resp, nil
+	if isBlobContent(req, resp) {
+		return resp, nil // bounded by the size its descriptor declares
 	}
-	limit := g.limits.MaxManifestBytes
+	// Everything else (manifests, indexes, tokens, pings, error bodies) is
+	// read into memory by go-containerregistry: bounded here.
+	kind, limit := "registry response", g.limits.MaxManifestBytes
+	if strings.Contains(req.URL.Path, "/manifests/") {
+		kind = "manifest"
+	}
 	if resp.ContentLength > limit {
 		resp.Body.Close()
-		return nil, tooLarge("manifest", req.URL.String(), resp.ContentLength, limit)
+		return nil, tooLarge(kind, req.URL.String(), resp.ContentLength, limit)
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: limit, limit: limit, what: req.URL.String()}
+	resp.Body = &limitedBody{rc: resp.Body, left: limit, limit: limit, kind: kind, what: req.URL.String()}
 	return resp, nil
+}
+
+// isBlobContent tells a successful blob download, the one body streamed to disk.
+func isBlobContent(req *http.Request, resp *http.Response) bool {
+	return strings.Contains(req.URL.Path, "/blobs/") && resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
 func tooLarge(kind, what string, size, limit int64) error {
@@ -69,10 +80,10 @@ func tooLarge(kind, what string, size, limit int64) error {
 
 // limitedBody fails a read that goes past the limit instead of truncating silently.
 type limitedBody struct {
-	rc    io.ReadCloser
-	left  int64 // bytes still allowed; owned by the single reader
-	limit int64
-	what  string
+	rc         io.ReadCloser
+	left       int64 // bytes still allowed; owned by the single reader
+	limit      int64
+	kind, what string
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -80,7 +91,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte more than allowed proves the body is too long.
 		var one [1]byte
 		if n, _ := l.rc.Read(one[:]); n > 0 {
-			return 0, tooLarge("manifest", l.what, l.limit+1, l.limit)
+			return 0, tooLarge(l.kind, l.what, l.limit+1, l.limit)
 		}
 		return 0, io.EOF
 	}
