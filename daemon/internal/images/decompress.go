@@ -28,9 +28,18 @@ var (
 // the end, its sha256 (the diffID). For a registry layer the download and
 // decompression run in their own goroutine, so they overlap the unpacking.
 type layerStream struct {
-	r    *io.PipeReader
-	h    hash.Hash
-	done chan error
+	r            *io.PipeReader
+	h            hash.Hash
+	done         chan error // the producer's own error, unclassified
+	fromRegistry bool
+}
+
+// producerError gives an error of the download its class.
+func (ls *layerStream) producerError(err error) error {
+	if ls.fromRegistry {
+		return classifyFetch(err)
+	}
+	return err
 }
 
 func openLayer(layer v1.Layer, fromRegistry bool, limits config.ImageLimits) (*layerStream, error) {
@@ -43,16 +52,13 @@ func openLayer(layer v1.Layer, fromRegistry bool, limits config.ImageLimits) (*l
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	ls := &layerStream{r: pr, h: sha256.New(), done: make(chan error, 1)}
+	ls := &layerStream{r: pr, h: sha256.New(), done: make(chan error, 1), fromRegistry: fromRegistry}
 	go func() {
 		defer rc.Close()
 		w := &cappedWriter{w: io.MultiWriter(ls.h, pw), left: limits.MaxLayerUnpackedBytes, limit: limits.MaxLayerUnpackedBytes}
 		var err error
 		if fromRegistry {
 			err = decompress(rc, w)
-			if !errdefs.IsFailedPrecondition(err) {
-				err = classifyFetch(err)
-			}
 		} else {
 			_, err = io.Copy(w, rc)
 		}
@@ -109,11 +115,12 @@ func decompress(r io.Reader, w io.Writer) error {
 // finish reads what the unpacker left (tar padding), waits for the
 // producer, and checks the content against diffID.
 func (ls *layerStream) finish(diffID string) error {
-	if _, err := io.Copy(io.Discard, ls.r); err != nil {
-		return fmt.Errorf("layer %s: %w", diffID, err)
-	}
-	if err := <-ls.done; err != nil {
-		return fmt.Errorf("layer %s: %w", diffID, err)
+	_, cerr := io.Copy(io.Discard, ls.r) // fails only with the producer's error
+	if err := <-ls.done; err != nil || cerr != nil {
+		if err == nil {
+			err = cerr
+		}
+		return fmt.Errorf("layer %s: %w", diffID, ls.producerError(err))
 	}
 	if got := "sha256:" + hex.EncodeToString(ls.h.Sum(nil)); got != diffID {
 		return fmt.Errorf("layer content is %s, the config says %s: %w", got, diffID, errdefs.ErrDataLoss)
@@ -126,7 +133,7 @@ func (ls *layerStream) finish(diffID string) error {
 func (ls *layerStream) abort(err error) error {
 	ls.r.CloseWithError(err)
 	if perr := <-ls.done; perr != nil && !errors.Is(perr, err) {
-		return perr
+		return ls.producerError(perr)
 	}
 	return nil
 }
