@@ -40,6 +40,7 @@ func (s *Service) writeBlob(d string, b []byte) error {
 		f.Close()
 		return err
 	}
+	noteSync("blob", d)
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("sync blob %s: %w", d, err)
