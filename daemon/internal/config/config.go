@@ -59,6 +59,28 @@ type Images struct {
 	PlainHTTPRegistries []string `toml:"plain_http_registries"`
 	// Mirrors maps a registry host to the endpoints tried before it.
 	Mirrors map[string]Mirror `toml:"mirrors"`
+	ImageLimits
+}
+
+// ImageLimits bound what a registry or a layer may make runletd read, write
+// and hold (DESIGN.md 6, "Input from outside is bounded"). Zero means the
+// default; every default is far above what real images need.
+type ImageLimits struct {
+	// ImagePullProgressTimeout cuts off a registry response (headers or
+	// body) that brings no data for this long; containerd's CRI key.
+	ImagePullProgressTimeout Duration `toml:"image_pull_progress_timeout"`
+	// MaxManifestBytes bounds a manifest or index body.
+	MaxManifestBytes int64 `toml:"max_manifest_bytes"`
+	// MaxConfigBytes bounds an image config; its declared size is checked before the fetch.
+	MaxConfigBytes int64 `toml:"max_config_bytes"`
+	// MaxLayerBytes bounds a layer blob as fetched (compressed); its declared
+	// size is checked before the fetch.
+	MaxLayerBytes int64 `toml:"max_layer_bytes"`
+	// MaxLayerUnpackedBytes bounds a layer's uncompressed tar stream and the
+	// sum of its files' sizes (sparse holes included).
+	MaxLayerUnpackedBytes int64 `toml:"max_layer_unpacked_bytes"`
+	// MaxLayerEntries bounds the entries (headers) of one layer.
+	MaxLayerEntries int64 `toml:"max_layer_entries"`
 }
 
 // Mirror lists the endpoints tried, in order, for one registry host.

@@ -192,3 +192,25 @@ func TestDefaultTextHasTheNewKeysWhereTheyBelong(t *testing.T) {
 		t.Fatalf("cdi_spec_dirs %v, conf_template %q", c.CDISpecDirs, c.Network.ConfTemplate)
 	}
 }
+
+func TestImageLimitsParseAndBadOnesNameTheirKey(t *testing.T) {
+	c, err := Parse("limits", []byte("[images]\nimage_pull_progress_timeout = \"2s\"\nmax_layer_entries = 1000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Images.ImagePullProgressTimeout; got != Duration(2e9) || c.Images.MaxLayerEntries != 1000 {
+		t.Fatalf("limits = %+v", c.Images.ImageLimits)
+	}
+	if c.Images.MaxConfigBytes != DefaultImageLimits().MaxConfigBytes {
+		t.Fatalf("an unset limit is %d, want the default", c.Images.MaxConfigBytes)
+	}
+	for text, key := range map[string]string{
+		"[images]\nimage_pull_progress_timeout = \"soon\"\n": "images.image_pull_progress_timeout",
+		"[images]\nmax_layer_bytes = -1\n":                   "images.max_layer_bytes",
+	} {
+		_, err := Parse("limits", []byte(text))
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Fatalf("%q: error %v does not name %s", text, err, key)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // DefaultText is the commented default configuration printed by
 // `runletd config default`. Load of this text yields Default().
 const DefaultText = `# runletd configuration (TOML). Every key is shown with its default.
@@ -31,6 +33,15 @@ shim = "runlet-shim-crun"
 pause_image = ""                       # empty: the built-in pause, nothing to pull
 import_dir = ""                        # tarballs here are imported at start; empty: none
 plain_http_registries = []             # hosts ("host:port") that may be reached over plain HTTP
+
+# Limits on what a registry or a layer may cost (refused with FailedPrecondition,
+# or Unavailable for a registry that stalls). Real images stay far below them.
+image_pull_progress_timeout = "5m"     # a registry response that brings no data for this long is cut off
+max_manifest_bytes = 4194304           # 4 MiB: a manifest or index
+max_config_bytes = 8388608             # 8 MiB: an image config (declared size checked before the fetch)
+max_layer_bytes = 107374182400         # 100 GiB: a layer blob as fetched (declared size checked before the fetch)
+max_layer_unpacked_bytes = 274877906944 # 256 GiB: a layer's uncompressed tar, and its files' sizes, holes included
+max_layer_entries = 10000000           # entries (files, directories, links...) in one layer
 
 # Mirrors: endpoints tried in order before the registry host itself.
 # [images.mirrors."registry.k8s.io"]
@@ -64,5 +75,36 @@ func Default() Config {
 			CNIConfDir: "/etc/cni/net.d",
 		},
 		Streaming: Streaming{Address: "127.0.0.1:0"},
+		Images:    Images{ImageLimits: DefaultImageLimits()},
 	}
+}
+
+// DefaultImageLimits are the limits of a configuration that sets none.
+func DefaultImageLimits() ImageLimits {
+	return ImageLimits{
+		ImagePullProgressTimeout: Duration(5 * time.Minute),
+		MaxManifestBytes:         4 << 20,
+		MaxConfigBytes:           8 << 20,
+		MaxLayerBytes:            100 << 30,
+		MaxLayerUnpackedBytes:    256 << 30,
+		MaxLayerEntries:          10_000_000,
+	}
+}
+
+// WithDefaults fills the limits left at zero.
+func (l ImageLimits) WithDefaults() ImageLimits {
+	d := DefaultImageLimits()
+	if l.ImagePullProgressTimeout == 0 {
+		l.ImagePullProgressTimeout = d.ImagePullProgressTimeout
+	}
+	for _, f := range []struct{ v, def *int64 }{
+		{&l.MaxManifestBytes, &d.MaxManifestBytes}, {&l.MaxConfigBytes, &d.MaxConfigBytes},
+		{&l.MaxLayerBytes, &d.MaxLayerBytes}, {&l.MaxLayerUnpackedBytes, &d.MaxLayerUnpackedBytes},
+		{&l.MaxLayerEntries, &d.MaxLayerEntries},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
 }

@@ -117,6 +117,7 @@ func (c *Config) applyDefaults() {
 	}
 	setIfEmpty(&c.Network.CNIConfDir, d.Network.CNIConfDir)
 	setIfEmpty(&c.Streaming.Address, d.Streaming.Address)
+	c.Images.ImageLimits = c.Images.ImageLimits.WithDefaults()
 }
 
 func setIfEmpty(field *string, value string) {

@@ -95,6 +95,7 @@ func (im *Images) validate() []*Error {
 			errs = append(errs, &Error{Key: "images.pause_image", Reason: err.Error()})
 		}
 	}
+	errs = append(errs, im.ImageLimits.validate()...)
 	for i, h := range im.PlainHTTPRegistries {
 		if err := validateHost(h); err != nil {
 			errs = append(errs, &Error{Key: fmt.Sprintf("images.plain_http_registries[%d]", i), Reason: err.Error()})
@@ -156,4 +157,18 @@ func sortErrors(errs []*Error) {
 func isPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 0 && n <= 65535
+}
+
+func (l ImageLimits) validate() []*Error {
+	var errs []*Error
+	if l.ImagePullProgressTimeout < 0 {
+		errs = append(errs, &Error{Key: "images.image_pull_progress_timeout", Reason: "must be a positive duration such as \"5m\""})
+	}
+	for key, v := range map[string]int64{"max_manifest_bytes": l.MaxManifestBytes, "max_config_bytes": l.MaxConfigBytes,
+		"max_layer_bytes": l.MaxLayerBytes, "max_layer_unpacked_bytes": l.MaxLayerUnpackedBytes, "max_layer_entries": l.MaxLayerEntries} {
+		if v < 0 {
+			errs = append(errs, &Error{Key: "images." + key, Reason: fmt.Sprintf("%d is negative", v)})
+		}
+	}
+	return errs
 }

@@ -11,6 +11,9 @@ import (
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/runlet/runlet/daemon/failpoint"
+	"github.com/runlet/runlet/daemon/internal/config"
 )
 
 // addition is an image about to be registered, from a registry, a tarball or built in.
@@ -28,7 +31,7 @@ type addition struct {
 // and commits the image record. The record is the commit point: on error
 // everything this call unpacked that nothing else uses is removed again.
 func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
-	manifest, cfgRaw, cfg, err := readImage(a.img, a.from)
+	manifest, cfgRaw, cfg, err := readImage(a.img, a.from, s.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -36,13 +39,24 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.lease(diffIDs)
+	rawManifest, err := a.img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: manifest: %w", a.from, err)
+	}
+	blobs := map[string][]byte{manifest.Config.Digest.String(): cfgRaw, digestOf(rawManifest): rawManifest}
+	for d, b := range a.blobs {
+		blobs[d] = b
+	}
+	s.lease(diffIDs, sortedKeys(blobs))
 	defer func() {
-		s.unlease(diffIDs)
+		s.unlease(diffIDs, sortedKeys(blobs))
 		if err != nil {
 			s.collect()
 		}
 	}()
+	if err := s.writeBlobs(blobs); err != nil {
+		return nil, err
+	}
 	layers, err := a.img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("%s: layers: %w", a.from, err)
@@ -50,13 +64,8 @@ func (s *Service) add(ctx context.Context, a addition) (_ *Image, err error) {
 	if err := s.ensureLayers(ctx, diffIDs, layers, a.remote); err != nil {
 		return nil, err
 	}
-	rawManifest, err := a.img.RawManifest()
-	if err != nil {
-		return nil, err
-	}
-	blobs := map[string][]byte{manifest.Config.Digest.String(): cfgRaw, digestOf(rawManifest): rawManifest}
-	for d, b := range a.blobs {
-		blobs[d] = b
+	if a.remote { // the steps of PullImage
+		failpoint.Hit(failpoint.ImageUnpacked)
 	}
 	a.pinned = a.pinned || s.isSandboxImage(a.repoTags) || s.isSandboxImage(a.repoDigests)
 	img := &Image{ID: manifest.Config.Digest.String(), RepoTags: a.repoTags, RepoDigests: a.repoDigests,
@@ -89,8 +98,10 @@ func (s *Service) ensureLayers(ctx context.Context, diffIDs []string, layers []v
 	return g.Wait()
 }
 
-// readImage reads the manifest and the config (bounded, verified against its digest).
-func readImage(img v1.Image, from string) (*v1.Manifest, []byte, *v1.ConfigFile, error) {
+// readImage reads the manifest and the config (bounded, verified against
+// its digest), after checking every size the manifest declares against the
+// limits: nothing is fetched whose size is unknown or over its limit.
+func readImage(img v1.Image, from string, limits config.ImageLimits) (*v1.Manifest, []byte, *v1.ConfigFile, error) {
 	manifest, err := img.Manifest()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: manifest: %w", from, err)
@@ -98,15 +109,15 @@ func readImage(img v1.Image, from string) (*v1.Manifest, []byte, *v1.ConfigFile,
 	if err := ValidateDigest(manifest.Config.Digest.String()); err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: config: %w", from, err)
 	}
-	if manifest.Config.Size > MaxConfigBytes {
-		return nil, nil, nil, tooLarge("config", manifest.Config.Digest.String(), manifest.Config.Size, MaxConfigBytes)
+	if err := checkDeclaredSizes(manifest, limits); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", from, err)
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: config: %w", from, err)
+		return nil, nil, nil, fmt.Errorf("%s: config %s: %w", from, manifest.Config.Digest, classifyFetch(err))
 	}
-	if len(raw) > MaxConfigBytes {
-		return nil, nil, nil, tooLarge("config", manifest.Config.Digest.String(), int64(len(raw)), MaxConfigBytes)
+	if int64(len(raw)) > limits.MaxConfigBytes {
+		return nil, nil, nil, tooLarge("config", manifest.Config.Digest.String(), int64(len(raw)), limits.MaxConfigBytes)
 	}
 	if digestOf(raw) != manifest.Config.Digest.String() {
 		return nil, nil, nil, fmt.Errorf("%s: config does not match its digest %s: %w", from, manifest.Config.Digest, errdefs.ErrDataLoss)
@@ -116,6 +127,31 @@ func readImage(img v1.Image, from string) (*v1.Manifest, []byte, *v1.ConfigFile,
 		return nil, nil, nil, fmt.Errorf("%s: config %s: %v: %w", from, manifest.Config.Digest, err, errdefs.ErrFailedPrecondition)
 	}
 	return manifest, raw, cfg, nil
+}
+
+// checkDeclaredSizes refuses a config or layer descriptor whose size is
+// missing (go-containerregistry would read such a blob without bound) or
+// over its limit.
+func checkDeclaredSizes(m *v1.Manifest, limits config.ImageLimits) error {
+	if err := checkSize("config", m.Config, limits.MaxConfigBytes, "max_config_bytes"); err != nil {
+		return err
+	}
+	for _, l := range m.Layers {
+		if err := checkSize("layer", l, limits.MaxLayerBytes, "max_layer_bytes"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSize(kind string, d v1.Descriptor, limit int64, key string) error {
+	if d.Size < 0 {
+		return fmt.Errorf("%s %s declares size %d; a size is required: %w", kind, d.Digest, d.Size, errdefs.ErrFailedPrecondition)
+	}
+	if d.Size > limit {
+		return fmt.Errorf("%s %s is %d bytes, over the limit of %d (images.%s): %w", kind, d.Digest, d.Size, limit, key, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 func diffIDs(m *v1.Manifest, cfg *v1.ConfigFile, from string) ([]string, error) {

@@ -74,6 +74,9 @@ func (s *Service) collectLocked() ([]string, error) {
 			blobs[b] = true
 		}
 	}
+	for b := range s.blobLeases {
+		blobs[b] = true
+	}
 	more, err := s.trashUnlisted(s.contentDir(), func(name string) bool { return blobs["sha256:"+name] })
 	return append(trash, more...), err
 }

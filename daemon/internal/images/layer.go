@@ -5,29 +5,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runlet/runlet/daemon/failpoint"
 )
-
-// lease keeps layers from garbage collection while a pull or import that
-// needs them is in flight.
-func (s *Service) lease(diffIDs []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range diffIDs {
-		s.leases[d]++
-	}
-}
-
-func (s *Service) unlease(diffIDs []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range diffIDs {
-		if s.leases[d]--; s.leases[d] <= 0 {
-			delete(s.leases, d)
-		}
-	}
-}
 
 func (s *Service) hasLayer(diffID string) bool {
 	s.mu.Lock()
@@ -52,7 +33,9 @@ func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer
 }
 
 // unpackNew unpacks into a temporary directory, checks the content against
-// diffID, and only then renames it into place and records it.
+// diffID, syncs it, and only then renames it into place and records it: a
+// layer record never points to a directory a crash or power loss can leave
+// incomplete.
 func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer, fromRegistry bool) (err error) {
 	tmp, err := os.MkdirTemp(s.tmpDir(), "layer-")
 	if err != nil {
@@ -63,7 +46,7 @@ func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer, 
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := unpackStream(ctx, diffID, layer, fromRegistry, tmp); err != nil {
+	if err := unpackStream(ctx, diffID, layer, fromRegistry, tmp, s.limits); err != nil {
 		return err
 	}
 	bytes, inodes, err := diskUsage(tmp)
@@ -73,54 +56,32 @@ func (s *Service) unpackNew(ctx context.Context, diffID string, layer v1.Layer, 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
+	if err := syncTree(tmp); err != nil {
+		return err
+	}
+	// runletd keeps no compressed copy of a layer: its blob is fetched
+	// straight into the unpacked tree, complete and checked here.
+	if fromRegistry {
+		failpoint.Hit(failpoint.ImageBlobs)
+	}
+	return s.commitLayer(tmp, Layer{DiffID: diffID, Bytes: bytes, Inodes: inodes})
+}
+
+// commitLayer moves the unpacked tree tmp into place, durably, then records it.
+func (s *Service) commitLayer(tmp string, l Layer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.Rename(tmp, s.LayerPath(diffID)); err != nil {
-		return fmt.Errorf("commit layer %s: %w", diffID, err)
+	if err := os.Rename(tmp, s.LayerPath(l.DiffID)); err != nil {
+		return fmt.Errorf("commit layer %s: %w", l.DiffID, err)
 	}
-	l := Layer{DiffID: diffID, Bytes: bytes, Inodes: inodes}
-	if err := s.db.Put(bucketLayers, diffID, l); err != nil {
-		os.RemoveAll(s.LayerPath(diffID))
+	if err := syncDir(s.layersDir()); err != nil {
+		os.RemoveAll(s.LayerPath(l.DiffID))
 		return err
 	}
-	s.layers[diffID] = l
+	if err := s.db.Put(bucketLayers, l.DiffID, l); err != nil {
+		os.RemoveAll(s.LayerPath(l.DiffID))
+		return err
+	}
+	s.layers[l.DiffID] = l
 	return nil
-}
-
-// writeBlob stores b under its digest d (checked) with mode 0600, atomically.
-func (s *Service) writeBlob(d string, b []byte) error {
-	if err := ValidateDigest(d); err != nil {
-		return err
-	}
-	if digestOf(b) != d {
-		return fmt.Errorf("blob does not match digest %s: %w", d, errdefs.ErrDataLoss)
-	}
-	if _, err := os.Stat(s.blobPath(d)); err == nil {
-		return nil
-	}
-	f, err := os.CreateTemp(s.tmpDir(), "blob-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), s.blobPath(d))
-}
-
-// ReadBlob returns stored content (a manifest, index or config) by digest.
-func (s *Service) ReadBlob(d string) ([]byte, error) {
-	if err := ValidateDigest(d); err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(s.blobPath(d))
-	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("blob %s: %w", d, errdefs.ErrNotFound)
-	}
-	return b, err
 }

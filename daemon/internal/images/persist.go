@@ -59,25 +59,75 @@ func (s *Service) recover() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.dropMissingLayersLocked()
-}
-
-// dropMissingLayersLocked forgets layers whose directory is gone, then
-// collects. Caller holds s.mu (at start nothing else runs, so the trash is
-// emptied right away).
-func (s *Service) dropMissingLayersLocked() error {
-	for id := range s.layers {
-		if _, err := os.Lstat(s.LayerPath(id)); os.IsNotExist(err) {
-			s.log.Warn("layer directory missing; dropping its record", "diff_id", id)
-			delete(s.layers, id)
-			if err := s.db.Delete(bucketLayers, id); err != nil {
-				return err
-			}
-		}
+	if err := s.dropMissingLayersLocked(); err != nil {
+		return err
+	}
+	if err := s.dropIncompleteImagesLocked(); err != nil {
+		return err
 	}
 	trash, err := s.collectLocked()
 	emptyTrash(trash)
 	return err
+}
+
+// dropMissingLayersLocked forgets layers whose directory is gone (or is not
+// a directory). Caller holds s.mu.
+func (s *Service) dropMissingLayersLocked() error {
+	for id := range s.layers {
+		if st, err := os.Lstat(s.LayerPath(id)); err == nil && st.IsDir() {
+			continue
+		} else if err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("check layer %s: %w", id, err)
+		}
+		s.log.Warn("layer directory missing; dropping its record", "diff_id", id)
+		delete(s.layers, id)
+		if err := s.db.Delete(bucketLayers, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIncompleteImagesLocked drops the record of every image a layer or blob
+// of which is missing, so that it is never served: ImageStatus reports it
+// absent and the next PullImage fetches it again. Caller holds s.mu.
+func (s *Service) dropIncompleteImagesLocked() error {
+	for id, img := range s.images {
+		missing := s.missingPartLocked(img)
+		if missing == "" {
+			continue
+		}
+		s.log.Warn("image incomplete on disk; dropping it so that the next pull fetches it again",
+			"id", id, "tags", img.RepoTags, "missing", missing)
+		if err := s.db.Delete(bucketImages, id); err != nil {
+			return fmt.Errorf("drop incomplete image %s: %w", id, err)
+		}
+		delete(s.images, id)
+		for r, rid := range s.refs {
+			if rid == id {
+				delete(s.refs, r)
+			}
+		}
+	}
+	return nil
+}
+
+// missingPartLocked names the first layer or blob of img the store lacks, or "".
+func (s *Service) missingPartLocked(img *Image) string {
+	for _, l := range img.Layers {
+		if !s.hasLayerLocked(l) {
+			return "layer " + l
+		}
+	}
+	for _, b := range img.Blobs {
+		if ValidateDigest(b) != nil {
+			return "blob " + b
+		}
+		if _, err := os.Stat(s.blobPath(b)); err != nil {
+			return "blob " + b
+		}
+	}
+	return ""
 }
 
 // saveImageLocked persists img. Caller holds s.mu.

@@ -12,9 +12,10 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *Auth) (string, err
 	if err != nil {
 		return "", err
 	}
-	return s.pulls.do(ctx, r.String(), func(ctx context.Context) (string, error) {
+	id, err := s.pulls.do(ctx, r.String(), func(ctx context.Context) (string, error) {
 		return s.pull(ctx, r, auth)
 	})
+	return id, classifyLocal(err)
 }
 
 func (s *Service) pull(ctx context.Context, ref Reference, auth *Auth) (string, error) {

@@ -61,7 +61,7 @@ func newRegistries(cfg config.Images, platform v1.Platform) *registries {
 			}
 		}
 	}
-	return &registries{mirrors: cfg.Mirrors, plainHTTP: plain, transport: newGuardTransport(plain), platform: platform}
+	return &registries{mirrors: cfg.Mirrors, plainHTTP: plain, transport: newGuardTransport(plain, cfg.ImageLimits), platform: platform}
 }
 
 // endpoints lists, in order, where an image of registry host is looked for.

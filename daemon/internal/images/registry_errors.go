@@ -96,3 +96,32 @@ func anyIs(errs []error, target error) bool {
 	}
 	return false
 }
+
+// classifyFetch gives a blob fetch's error its class: errors that have one
+// keep it, a blob whose content does not match its digest is DataLoss, and
+// anything else went wrong on the way from the registry (Unavailable).
+func classifyFetch(err error) error {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), hasClass(err):
+		return err
+	case errors.As(err, new(*transport.Error)):
+		var te *transport.Error
+		errors.As(err, &te)
+		return classifiedf(statusClass(te), "%v", err)
+	case strings.Contains(err.Error(), "error verifying"): // go-containerregistry's verify package
+		return classifiedf(errdefs.ErrDataLoss, "%v", err)
+	}
+	return classifiedf(errdefs.ErrUnavailable, "%v", err)
+}
+
+// hasClass tells whether err already carries an errdefs class.
+func hasClass(err error) bool {
+	for _, c := range []error{errdefs.ErrInvalidArgument, errdefs.ErrNotFound, errdefs.ErrFailedPrecondition,
+		errdefs.ErrUnavailable, errdefs.ErrUnauthenticated, errdefs.ErrPermissionDenied, errdefs.ErrDataLoss,
+		errdefs.ErrNotImplemented, errdefs.ErrResourceExhausted, errdefs.ErrUnknown} {
+		if errors.Is(err, c) {
+			return true
+		}
+	}
+	return false
+}

@@ -40,7 +40,9 @@ type Service struct {
 	root string
 	db   *store.DB
 	reg  *registries
-	log  *slog.Logger
+	// limits bound what a registry or a layer may cost; read-only.
+	limits config.ImageLimits
+	log    *slog.Logger
 	// pinnedRef is the configured sandbox image, normalized; pulls and
 	// imports of it are pinned. "" when the built-in pause is used.
 	pinnedRef string
@@ -48,12 +50,13 @@ type Service struct {
 	pulls  flightGroup[string]   // one pull per normalized reference at a time
 	unpack flightGroup[struct{}] // one unpack per layer diffID at a time
 
-	mu      sync.Mutex
-	images  map[string]*Image   // by ID; guarded by mu
-	refs    map[string]string   // repo tag or repo digest -> ID; guarded by mu
-	layers  map[string]Layer    // committed layers by diffID; guarded by mu
-	leases  map[string]int      // diffID -> pulls in flight that need it; guarded by mu
-	holders map[string][]string // holder (container snapshot) -> diffIDs it uses; guarded by mu
+	mu         sync.Mutex
+	images     map[string]*Image   // by ID; guarded by mu
+	refs       map[string]string   // repo tag or repo digest -> ID; guarded by mu
+	layers     map[string]Layer    // committed layers by diffID; guarded by mu
+	leases     map[string]int      // diffID -> pulls in flight that need it; guarded by mu
+	blobLeases map[string]int      // content digest -> pulls in flight that wrote it; guarded by mu
+	holders    map[string][]string // holder (container snapshot) -> diffIDs it uses; guarded by mu
 }
 
 // Image is one image in the store, keyed by its config digest.
@@ -86,10 +89,10 @@ func New(opts Options) (*Service, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Service{
-		root: opts.Root, db: opts.DB, log: opts.Logger,
+		root: opts.Root, db: opts.DB, log: opts.Logger, limits: opts.Config.ImageLimits.WithDefaults(),
 		reg:    newRegistries(opts.Config, opts.Platform),
 		images: map[string]*Image{}, refs: map[string]string{}, layers: map[string]Layer{},
-		leases: map[string]int{}, holders: map[string][]string{},
+		leases: map[string]int{}, blobLeases: map[string]int{}, holders: map[string][]string{},
 	}
 	if opts.Config.PauseImage != "" {
 		r, err := ParseReference(opts.Config.PauseImage)

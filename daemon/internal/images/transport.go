@@ -10,12 +10,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-)
 
-// Limits on what the registry may make us read into memory.
-const (
-	MaxManifestBytes = 4 << 20 // manifests and indexes
-	MaxConfigBytes   = 8 << 20 // image configs
+	"github.com/runlet/runlet/daemon/internal/config"
 )
 
 // errPlainHTTP is returned for a plain-HTTP request to a host the config does not mark.
@@ -23,39 +19,59 @@ var errPlainHTTP = errors.New("plain HTTP is not allowed")
 
 // guardTransport is the base transport under go-containerregistry's auth and
 // retry layers. It refuses plain HTTP to hosts the configuration does not
-// allow, and bounds every manifest body.
+// allow, bounds every body but a blob's content (which its descriptor's size
+// bounds), and cuts off every response that brings no data for the
+// progress timeout (headers and body alike).
 type guardTransport struct {
 	base      http.RoundTripper
 	plainHTTP map[string]bool // host:port that may be reached over http; read-only
+	limits    config.ImageLimits
 }
 
-func newGuardTransport(plainHTTP map[string]bool) *guardTransport {
+func newGuardTransport(plainHTTP map[string]bool, limits config.ImageLimits) *guardTransport {
+	limits = limits.WithDefaults()
 	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
 	}
-	return &guardTransport{base: base, plainHTTP: plainHTTP}
+	return &guardTransport{base: base, plainHTTP: plainHTTP, limits: limits}
 }
 
 func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.plainHTTP[req.URL.Host] {
 		return nil, fmt.Errorf("%w to %s: list it in images.plain_http_registries or use an http:// mirror endpoint", errPlainHTTP, req.URL.Host)
 	}
+	req, watch := watchProgress(req, time.Duration(g.limits.ImagePullProgressTimeout))
 	resp, err := g.base.RoundTrip(req)
-	if err != nil || !strings.Contains(req.URL.Path, "/manifests/") {
-		return resp, err
+	if err != nil {
+		watch.stop()
+		return nil, watch.explain(err)
 	}
-	if resp.ContentLength > MaxManifestBytes {
+	resp.Body = watch.body(resp.Body)
+	if isBlobContent(req, resp) {
+		return resp, nil // bounded by the size its descriptor declares
+	}
+	// Everything else (manifests, indexes, tokens, pings, error bodies) is
+	// read into memory by go-containerregistry: bounded here.
+	kind, limit := "registry response", g.limits.MaxManifestBytes
+	if strings.Contains(req.URL.Path, "/manifests/") {
+		kind = "manifest"
+	}
+	if resp.ContentLength > limit {
 		resp.Body.Close()
-		return nil, tooLarge("manifest", req.URL.String(), resp.ContentLength, MaxManifestBytes)
+		return nil, tooLarge(kind, req.URL.String(), resp.ContentLength, limit)
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: MaxManifestBytes, what: req.URL.String()}
+	resp.Body = &limitedBody{rc: resp.Body, left: limit, limit: limit, kind: kind, what: req.URL.String()}
 	return resp, nil
+}
+
+// isBlobContent tells a successful blob download, the one body streamed to disk.
+func isBlobContent(req *http.Request, resp *http.Response) bool {
+	return strings.Contains(req.URL.Path, "/blobs/") && resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
 func tooLarge(kind, what string, size, limit int64) error {
@@ -64,9 +80,10 @@ func tooLarge(kind, what string, size, limit int64) error {
 
 // limitedBody fails a read that goes past the limit instead of truncating silently.
 type limitedBody struct {
-	rc   io.ReadCloser
-	left int64 // bytes still allowed; owned by the single reader
-	what string
+	rc         io.ReadCloser
+	left       int64 // bytes still allowed; owned by the single reader
+	limit      int64
+	kind, what string
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -74,7 +91,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		// One byte more than allowed proves the body is too long.
 		var one [1]byte
 		if n, _ := l.rc.Read(one[:]); n > 0 {
-			return 0, tooLarge("manifest", l.what, MaxManifestBytes+1, MaxManifestBytes)
+			return 0, tooLarge(l.kind, l.what, l.limit+1, l.limit)
 		}
 		return 0, io.EOF
 	}

@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
+
+	"github.com/runlet/runlet/daemon/internal/config"
 )
 
 // Overlay whiteout conventions of the OCI image layer format.
@@ -33,13 +36,23 @@ const (
 // component that is never followed if it is a symlink. So no entry name,
 // symlink or hardlink makes it read or write outside dir; an entry that tries
 // is an InvalidArgument error.
-func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
+//
+// Bounds: at most maxOpenDirs directories are open at once, the layer may
+// hold at most limits.MaxLayerEntries entries, and its files' sizes (sparse
+// holes included, checked from each header before anything is written) at
+// most limits.MaxLayerUnpackedBytes; beyond either it is FailedPrecondition.
+func unpackLayer(ctx context.Context, r io.Reader, dir string, limits config.ImageLimits) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	u := &unpacker{root: root, dirs: map[string]*parentDir{}, buf: make([]byte, 128<<10)}
+	times, err := newDirTimeLog(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	defer times.close()
+	u := &unpacker{root: root, dirs: newDirCache(maxOpenDirs), dirTimes: times, buf: make([]byte, 128<<10), limits: limits}
 	defer u.forget()
 	tr := tar.NewReader(r)
 	for {
@@ -53,6 +66,12 @@ func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read layer tar: %v: %w", err, errdefs.ErrDataLoss)
 		}
+		if err := u.count(hdr); err != nil {
+			return err
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue // pax global headers carry no file; ignored, as containerd does
+		}
 		if err := u.apply(tr, hdr); err != nil {
 			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
 		}
@@ -62,10 +81,30 @@ func unpackLayer(ctx context.Context, r io.Reader, dir string) error {
 
 // unpacker holds the state of one layer's extraction; it is used by one goroutine.
 type unpacker struct {
-	root    *os.Root
-	dirs    map[string]*parentDir // open directories by path relative to root
-	dirHdrs []*tar.Header         // directories whose times are set last
-	buf     []byte                // copy buffer for file contents
+	root     *os.Root
+	dirs     *dirCache   // recently used open directories by path relative to root
+	dirTimes *dirTimeLog // directories whose times are set last
+	buf      []byte      // copy buffer for file contents
+	limits   config.ImageLimits
+	entries  int64 // headers read so far
+	size     int64 // file sizes declared so far
+}
+
+// count charges hdr to the layer's entry and size budgets.
+func (u *unpacker) count(hdr *tar.Header) error {
+	u.entries++
+	if u.entries > u.limits.MaxLayerEntries {
+		return fmt.Errorf("layer has more than %d entries (images.max_layer_entries): %w",
+			u.limits.MaxLayerEntries, errdefs.ErrFailedPrecondition)
+	}
+	if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA || hdr.Typeflag == tar.TypeGNUSparse {
+		if hdr.Size < 0 || hdr.Size > u.limits.MaxLayerUnpackedBytes-u.size {
+			return fmt.Errorf("layer entry %q of %d bytes takes the layer's files over %d bytes (images.max_layer_unpacked_bytes): %w",
+				hdr.Name, hdr.Size, u.limits.MaxLayerUnpackedBytes, errdefs.ErrFailedPrecondition)
+		}
+		u.size += hdr.Size
+	}
+	return nil
 }
 
 // parentDir is an open directory of the layer.
@@ -77,16 +116,11 @@ type parentDir struct {
 
 // forget closes the cached directories. It must be called whenever an entry
 // removes a directory or symlink, which may be (or lead to) a cached one.
-func (u *unpacker) forget() {
-	for _, d := range u.dirs {
-		d.f.Close()
-	}
-	clear(u.dirs)
-}
+func (u *unpacker) forget() { u.dirs.clear() }
 
 // dir returns the open directory rel, creating it (and its parents) when create is set.
 func (u *unpacker) dir(rel string, create bool) (*parentDir, error) {
-	if d, ok := u.dirs[rel]; ok {
+	if d, ok := u.dirs.get(rel); ok {
 		return d, nil
 	}
 	if create {
@@ -108,7 +142,7 @@ func (u *unpacker) dir(rel string, create bool) (*parentDir, error) {
 		return nil, fmt.Errorf("%s is not a directory: %w", rel, errdefs.ErrInvalidArgument)
 	}
 	d := &parentDir{f: f, fd: int(f.Fd()), setgid: st.Mode&unix.S_ISGID != 0}
-	u.dirs[rel] = d
+	u.dirs.put(rel, d)
 	return d, nil
 }
 
@@ -152,11 +186,13 @@ func (u *unpacker) apply(r io.Reader, hdr *tar.Header) error {
 		}
 		return u.whiteout(parent, path.Join(path.Dir(rel), name))
 	}
-	if err := u.create(parent, rel, r, hdr); err != nil {
+	if parent, err = u.create(parent, rel, r, hdr); err != nil {
 		return err
 	}
 	if hdr.Typeflag == tar.TypeDir {
-		u.dirHdrs = append(u.dirHdrs, hdr)
+		if err := u.dirTimes.add(rel, times(hdr)); err != nil {
+			return err
+		}
 	}
 	return u.setMetadata(parent, path.Base(rel), hdr)
 }
@@ -181,31 +217,32 @@ func escapeError(err error) error {
 }
 
 // create makes the entry; an existing entry of the same name is replaced
-// (a directory is kept when the entry is a directory too).
-func (u *unpacker) create(parent *parentDir, rel string, r io.Reader, hdr *tar.Header) error {
+// (a directory is kept when the entry is a directory too). It returns the
+// parent directory, opened again when the replacement closed it.
+func (u *unpacker) create(parent *parentDir, rel string, r io.Reader, hdr *tar.Header) (*parentDir, error) {
 	base := path.Base(rel)
 	err := u.createOnce(parent, base, r, hdr)
 	if !errors.Is(err, unix.EEXIST) {
-		return err
+		return parent, err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(parent.fd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
+		return parent, err
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if isDir && hdr.Typeflag == tar.TypeDir {
-		return nil // a directory repeated (or created as a parent): keep its children
+		return parent, nil // a directory repeated (or created as a parent): keep its children
 	}
 	if err := u.remove(parent, rel, st.Mode); err != nil {
-		return err
+		return parent, err
 	}
 	if isDir || st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		parent, err = u.dir(path.Dir(rel), true) // forget() closed it
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return u.createOnce(parent, base, r, hdr)
+	return parent, u.createOnce(parent, base, r, hdr)
 }
 
 // remove deletes rel (whose lstat mode is mode) and forgets cached
@@ -228,8 +265,8 @@ func (u *unpacker) createOnce(parent *parentDir, base string, r io.Reader, hdr *
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return unix.Mkdirat(parent.fd, base, 0o700)
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse: // the tar reader fills a sparse file's holes
-		return u.writeFile(parent.fd, base, r)
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse: // the tar reader fills a sparse file's holes with zeros
+		return u.writeFile(parent.fd, base, r, isSparse(hdr))
 	case tar.TypeSymlink:
 		return unix.Symlinkat(hdr.Linkname, parent.fd, base)
 	case tar.TypeLink:
@@ -241,13 +278,18 @@ func (u *unpacker) createOnce(parent *parentDir, base string, r io.Reader, hdr *
 	}
 }
 
-func (u *unpacker) writeFile(dirfd int, base string, r io.Reader) error {
+func (u *unpacker) writeFile(dirfd int, base string, r io.Reader, sparse bool) error {
 	fd, err := unix.Openat(dirfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}
 	f := os.NewFile(uintptr(fd), base)
-	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, r, u.buf); err != nil {
+	if sparse {
+		err = copySparse(f, r, u.buf)
+	} else {
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, r, u.buf)
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}

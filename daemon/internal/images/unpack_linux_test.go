@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/runlet/runlet/daemon/internal/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,7 +70,7 @@ func unpackInto(t *testing.T, r *bytes.Reader) (string, string, error) {
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("keep"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return layer, outside, unpackLayer(context.Background(), r, layer)
+	return layer, outside, unpackLayer(context.Background(), r, layer, config.DefaultImageLimits())
 }
 
 func TestUnpackKeepsFilesModesOwnersTimesLinksAndDevices(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -77,17 +75,16 @@ func setXattr(dirfd int, base, attr, value string) error {
 // fixDirTimes sets directory times after their children were created.
 func (u *unpacker) fixDirTimes() error {
 	u.forget() // entries may have replaced directories since they were cached
-	for _, hdr := range u.dirHdrs {
-		rel, _ := entryPath(hdr.Name)
+	return u.dirTimes.each(func(rel string, ts []unix.Timespec) error {
 		parent, err := u.dir(path.Dir(rel), false)
 		if err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("layer entry %q: %w", rel, err)
 		}
-		if err := unix.UtimesNanoAt(parent.fd, path.Base(rel), times(hdr), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		if err := unix.UtimesNanoAt(parent.fd, path.Base(rel), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("layer entry %q: %w", rel, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func times(hdr *tar.Header) []unix.Timespec {
@@ -103,27 +100,4 @@ func timespec(t time.Time) unix.Timespec {
 		return unix.Timespec{Sec: 0, Nsec: unix.UTIME_OMIT}
 	}
 	return unix.NsecToTimespec(t.UnixNano())
-}
-
-// diskUsage counts the bytes (allocated blocks) and inodes under dir, each
-// inode once however many links it has.
-func diskUsage(dir string) (bytes, inodes int64, err error) {
-	seen := map[uint64]bool{}
-	err = fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(path.Join(dir, p), &st); err != nil {
-			return err
-		}
-		if seen[st.Ino] {
-			return nil
-		}
-		seen[st.Ino] = true
-		bytes += st.Blocks * 512
-		inodes++
-		return nil
-	})
-	return bytes, inodes, err
 }
