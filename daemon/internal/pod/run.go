@@ -73,7 +73,7 @@ func validate(cfg *runtimeapi.PodSandboxConfig) error {
 	if m == nil || m.GetName() == "" || m.GetNamespace() == "" || m.GetUid() == "" {
 		return fmt.Errorf("pod sandbox metadata needs a name, namespace and uid: %w", errdefs.ErrInvalidArgument)
 	}
-	return nil
+	return specgen.CheckSandbox(cfg)
 }
 
 func (r *run) push(f func(context.Context)) { r.undo = append(r.undo, f) }
