@@ -95,6 +95,12 @@ func TestExecSyncPastItsTimeoutOrCancelledKillsTheProcessAndLeavesNoExecInTheShi
 		}
 		execs := watchExecIDs(t, filepath.Join(f.State, "fifo"))
 
+		// Ended normally: deleted.
+		if _, err := f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 10, "true")); err != nil {
+			t.Fatalf("%s: ExecSync: %v", h, err)
+		}
+		assertNoExec(t, shim, ctr, execs.next(t))
+
 		// Past its timeout: killed, waited for and deleted before the reply.
 		marker := "never-" + randomHex(4) // an argument of the exec's cat, to find it
 		_, err := f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 1, "sh", "-c", "exec cat /sig/never /"+marker))

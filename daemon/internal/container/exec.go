@@ -71,15 +71,15 @@ func (s *Service) runExec(ctx context.Context, t task.TaskService, c *Container,
 		return nil, err
 	}
 	defer out.close()
-	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: c.ID, ExecId: execID, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
-		return nil, fmt.Errorf("exec in %q: %w", c.ID, err)
-	}
-	st := execAdded
+	st := execAdded // an Exec cut short by the caller may have added it
 	defer func() {
 		if err := endExec(ctx, t, c.ID, execID, st); err != nil {
 			slog.Warn("end an ExecSync process", "id", c.ID, "exec", execID, "error", err)
 		}
 	}()
+	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: c.ID, ExecId: execID, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", c.ID, err)
+	}
 	st = execStarted // a Start that failed late may have run it
 	if err := startExec(ctx, t, c.ID, execID); err != nil {
 		return nil, err
@@ -127,7 +127,9 @@ type capture struct {
 }
 
 func startCapture(ctx context.Context, set *fifo.Set, limit int) (*capture, error) {
-	pipes, err := set.Open(ctx)
+	// Not cancelled with the caller: a shim that opens its ends during
+	// Start would wait for a reader that gave up; close ends the opens.
+	pipes, err := set.Open(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -32,22 +32,22 @@ func (s *Service) ExecStream(ctx context.Context, id string, cmd []string, sess 
 		return 0, err
 	}
 	defer set.Close()
-	pipes, err := set.Open(ctx)
+	pipes, err := set.Open(context.WithoutCancel(ctx)) // as startCapture's
 	if err != nil {
 		return 0, err
 	}
 	defer pipes.Close()
-	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: id, ExecId: execID, Terminal: sess.TTY,
-		Stdin: set.Stdin, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
-		return 0, fmt.Errorf("exec in %q: %w", id, err)
-	}
-	e := &execSession{t: t, id: id, execID: execID}
+	e := &execSession{t: t, id: id, execID: execID} // st execAdded: an Exec cut short may have added it
 	defer func() {
 		// After a failure or a client gone: kill, wait, delete.
 		if err := endExec(ctx, t, id, execID, e.st); err != nil {
 			slog.Warn("end an exec session's process", "id", id, "exec", execID, "error", err)
 		}
 	}()
+	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: id, ExecId: execID, Terminal: sess.TTY,
+		Stdin: set.Stdin, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
+		return 0, fmt.Errorf("exec in %q: %w", id, err)
+	}
 	return e.run(ctx, pipes, sess)
 }
 
