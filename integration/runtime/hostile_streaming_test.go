@@ -62,8 +62,10 @@ func TestThousandsOfIdleStreamingConnectionsNeitherExhaustDescriptorsNorBlockAnE
 	if out := f.MustCrictl(t, "exec", ctr, "echo", "served"); strings.TrimSpace(out) != "served" {
 		t.Fatalf("exec beside %d idle connections: %q", idle, out)
 	}
-	if now := openFDs(t, f.Proc.Pid()); now > before+maxConns {
-		t.Fatalf("runletd holds %d descriptors with %d idle connections open, %d before: more than max_connections (%d) more", now, idle, before, maxConns)
+	// The exec just served may still hold a few (its CRI connection, FIFOs).
+	const sessionFDs = 32
+	if now := openFDs(t, f.Proc.Pid()); now > before+maxConns+sessionFDs {
+		t.Fatalf("runletd holds %d descriptors with %d idle connections open, %d before: more than max_connections (%d) + %d more", now, idle, before, maxConns, sessionFDs)
 	}
 	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
