@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -165,4 +167,20 @@ func writeKeyPair(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) 
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+func TestAnIdleStreamingConnectionIsClosedAtConnectionIdleTimeout(t *testing.T) {
+	f := startWithStreaming(t, "connection_idle_timeout = \"1s\"\n")
+	pod, ctr := f.run(t, "idle", "", "sleep 1000")
+	c, err := net.Dial("tcp", f.streamingURL(t, ctr).Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second)) // guards a broken server only
+	if _, err := io.ReadAll(c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("a connection that sent nothing stayed open")
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
+	f.assertNothingLeft(t)
 }
