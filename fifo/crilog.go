@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -47,8 +48,8 @@ const outBufferSize = 64 * 1024
 // stream, so a full disk never blocks or stops a container (containerd's
 // CRI does the same); [LogWriter.Err] reports the first such failure.
 type LogWriter struct {
-	path string
-	now  func() time.Time
+	dir, rel string // the file is rel beneath dir, at every open
+	now      func() time.Time
 
 	mu      sync.Mutex
 	f       *os.File     // guarded by mu; nil once closed
@@ -57,19 +58,27 @@ type LogWriter struct {
 	streams []*logStream // guarded by mu; streams not yet closed
 }
 
-// OpenLog opens (creating 0640, appending) the CRI log file at path. The
-// path must already be validated, for instance by [ConfinedPath]; a symlink
-// as the last component is refused.
+// OpenLog opens (creating 0640, appending) the CRI log file at path; a
+// symlink as the last component is refused. [OpenLogIn] confines the
+// whole path to the pod's log directory.
 func OpenLog(path string) (*LogWriter, error) {
-	f, err := openLogFile(path)
+	return OpenLogIn(filepath.Dir(path), filepath.Base(path))
+}
+
+// OpenLogIn opens (creating 0640, appending) the CRI log file rel inside
+// dir, the pod's log directory. This open and every [LogWriter.Reopen]
+// resolve rel beneath dir in one step and refuse any symlink on the way
+// (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS): InvalidArgument.
+func OpenLogIn(dir, rel string) (*LogWriter, error) {
+	f, err := openLogFile(dir, rel)
 	if err != nil {
 		return nil, err
 	}
 	return &LogWriter{
-		path: path,
-		now:  time.Now,
-		f:    f,
-		out:  make([]byte, 0, outBufferSize),
+		dir: dir, rel: rel,
+		now: time.Now,
+		f:   f,
+		out: make([]byte, 0, outBufferSize),
 	}, nil
 }
 
@@ -95,7 +104,7 @@ func (w *LogWriter) Stream(s Stream) io.WriteCloser {
 // every record takes, so no record is lost or split between files. On
 // failure the writer keeps writing to the old file.
 func (w *LogWriter) Reopen() error {
-	f, err := openLogFile(w.path)
+	f, err := openLogFile(w.dir, w.rel)
 	if err != nil {
 		return err
 	}
@@ -145,7 +154,7 @@ func (w *LogWriter) Close() error {
 
 // closedError is the error for a write after Close.
 func (w *LogWriter) closedError() error {
-	return fmt.Errorf("cri log %s: %w: %w", w.path, os.ErrClosed, errdefs.ErrFailedPrecondition)
+	return fmt.Errorf("cri log %s: %w: %w", filepath.Join(w.dir, w.rel), os.ErrClosed, errdefs.ErrFailedPrecondition)
 }
 
 // record queues one record in w.out, writing the queue first when the
@@ -170,7 +179,7 @@ func (w *LogWriter) flush() {
 		return
 	}
 	if _, err := w.f.Write(w.out); err != nil && w.err == nil {
-		w.err = wrapOS("write cri log "+w.path, err)
+		w.err = wrapOS("write cri log "+filepath.Join(w.dir, w.rel), err)
 	}
 	w.out = w.out[:0]
 }

@@ -15,8 +15,11 @@
 //     never breaks the copy.
 //   - The kubelet CRI log format: [LogWriter] writes
 //     "TIMESTAMP STREAM TAG CONTENT" records with 16 KiB partial lines, and
-//     [ParseLine] reads them back. [ConfinedPath] resolves a log path that
-//     must stay inside a directory.
+//     [ParseLine] reads them back. [ConfinedPath] checks a log path that
+//     must stay inside the pod's log directory; [OpenLogIn],
+//     [OpenLogReader] and [OpenLogURI] (crilog:// names, [CRILogURI]) then
+//     open it beneath that directory in one step at every open, so a
+//     directory swapped for a symlink later cannot redirect the log.
 //
 // The package imports nothing else of runlet's.
 package fifo

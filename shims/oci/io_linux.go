@@ -134,20 +134,20 @@ func (pio *processIO) copyStdin(dst io.WriteCloser) error {
 // openOutput opens where one output stream goes: a stream of the
 // process' CRI log, a FIFO, or a file.
 func (pio *processIO) openOutput(name string, stream fifo.Stream) (io.WriteCloser, error) {
-	path, isLog, err := criLogPath(name)
+	_, isLog, err := criLogPath(name)
 	if err != nil {
 		return nil, err
 	}
 	if isLog {
-		return pio.criLogStream(path, stream)
+		return pio.criLogStream(name, stream)
 	}
 	return openPlainOutput(name)
 }
 
 // criLogStream opens the process' CRI log once; stdout and stderr share it.
-func (pio *processIO) criLogStream(path string, stream fifo.Stream) (io.WriteCloser, error) {
+func (pio *processIO) criLogStream(name string, stream fifo.Stream) (io.WriteCloser, error) {
 	if pio.criLog == nil {
-		lw, err := fifo.OpenLog(path)
+		lw, err := fifo.OpenLogURI(name) // beneath the pod's log directory
 		if err != nil {
 			return nil, err
 		}

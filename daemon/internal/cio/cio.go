@@ -25,6 +25,10 @@ type Options struct {
 	// LogPath is the CRI log file, already confined to the pod's log
 	// directory; "" discards output.
 	LogPath string
+	// LogDir is the pod's log directory: every open of LogPath, here and
+	// in the shim, resolves beneath it with no symlink on the way. ""
+	// confines only the last component.
+	LogDir string
 	// Stdin asks for a stdin FIFO; Terminal for a TTY (no stderr).
 	Stdin, Terminal bool
 	// ShimWritesLog is true for shims that take crilog:// stdio.
@@ -54,14 +58,14 @@ type IO struct {
 // their copy into the log starts (it waits for the shim to open its ends).
 func New(ctx context.Context, o Options) (*IO, error) {
 	if o.ShimWritesLog && o.LogPath != "" && !o.Stdin && !o.Terminal {
-		return shimWritten(o), nil
+		return shimWritten(o)
 	}
 	set, err := fifo.NewSet(o.FIFODir, o.ID, o.Stdin, o.Terminal)
 	if err != nil {
 		return nil, err
 	}
 	c := &IO{Stdin: set.Stdin, Stdout: set.Stdout, Stderr: set.Stderr, Terminal: o.Terminal, set: set}
-	if err := c.copyIntoLog(ctx, o.LogPath); err != nil {
+	if err := c.copyIntoLog(ctx, o); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -79,32 +83,53 @@ func Reattach(ctx context.Context, o Options, names [3]string) (*IO, error) {
 		return c, nil
 	}
 	c.set = &fifo.Set{Dir: o.FIFODir, Stdin: c.Stdin, Stdout: c.Stdout, Stderr: c.Stderr, Terminal: o.Terminal}
-	if err := c.copyIntoLog(ctx, o.LogPath); err != nil {
+	if err := c.copyIntoLog(ctx, o); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// shimWritten names the log for the shim: the daemon holds nothing.
-func shimWritten(o Options) *IO {
+// shimWritten names the log for the shim, with the directory it must be
+// opened beneath: the daemon holds nothing.
+func shimWritten(o Options) (*IO, error) {
 	uri := CRILogScheme + "://" + o.LogPath
+	if o.LogDir != "" {
+		dir, rel, err := fifo.SplitLogPath(o.LogDir, o.LogPath)
+		if err != nil {
+			return nil, err
+		}
+		uri = fifo.CRILogURI(dir, rel)
+	}
 	c := &IO{Stdout: uri, Terminal: o.Terminal, done: closedChan()}
 	if !o.Terminal {
 		c.Stderr = uri
 	}
-	return c
+	return c, nil
+}
+
+// openLog opens the daemon's writer of the CRI log, beneath the pod's log
+// directory.
+func openLog(o Options) (*fifo.LogWriter, error) {
+	if o.LogDir == "" {
+		return fifo.OpenLog(o.LogPath)
+	}
+	dir, rel, err := fifo.SplitLogPath(o.LogDir, o.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	return fifo.OpenLogIn(dir, rel)
 }
 
 // copyIntoLog starts copying the FIFOs into the CRI log (or discarding).
-func (c *IO) copyIntoLog(ctx context.Context, logPath string) error {
+func (c *IO) copyIntoLog(ctx context.Context, o Options) error {
 	pipes, err := c.set.Open(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
 	c.stdn = pipes.Stdin
 	c.done = make(chan struct{})
-	if logPath != "" {
-		if c.log, err = fifo.OpenLog(logPath); err != nil {
+	if o.LogPath != "" {
+		if c.log, err = openLog(o); err != nil {
 			closeReaders(pipes)
 			return err
 		}

@@ -32,6 +32,31 @@ type Streaming struct {
 	// sessions' URLs carry one-time tokens but no authentication: keep it
 	// on loopback unless kubelet reaches the node only otherwise.
 	Address string `toml:"address"`
+	// StreamIdleTimeout (containerd's key, a Go duration) ends a session
+	// whose streams carried nothing for that long.
+	StreamIdleTimeout string `toml:"stream_idle_timeout"`
+	// ConnectionIdleTimeout (a Go duration) closes a connection that has
+	// not sent a request's headers, or sits idle between requests, for
+	// that long.
+	ConnectionIdleTimeout string `toml:"connection_idle_timeout"`
+	// MaxConnections caps the open connections: past it, the connection
+	// idle longest (no request yet or between requests) is closed to admit
+	// the new one, or the new one is refused when every one is busy.
+	MaxConnections int `toml:"max_connections"`
+	// MaxSessions caps the exec, attach and port-forward sessions served
+	// at once; one more is answered 429 Too Many Requests.
+	MaxSessions int `toml:"max_sessions"`
+	// EnableTLS (containerd's enable_tls_streaming) serves HTTPS with
+	// X509KeyPair.
+	EnableTLS   bool        `toml:"enable_tls_streaming"`
+	X509KeyPair X509KeyPair `toml:"x509_key_pair_streaming"`
+}
+
+// X509KeyPair names a PEM certificate and key (containerd's
+// x509_key_pair_streaming).
+type X509KeyPair struct {
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Runtime is one named runtime handler: a containerd shim v2 binary and its options.

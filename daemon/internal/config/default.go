@@ -55,6 +55,14 @@ conf_template = ""                     # CNI config template rendered with kubel
 
 [streaming]
 address = "127.0.0.1:0"                # exec/attach/port-forward sessions; port 0: any free port
+stream_idle_timeout = "4h0m0s"         # a session with no traffic that long ends (containerd's default)
+connection_idle_timeout = "30s"        # a connection without a request that long is closed
+max_connections = 512                  # open connections; past it the longest idle one is closed
+max_sessions = 256                     # sessions at once; one more gets 429 Too Many Requests
+enable_tls_streaming = false           # serve HTTPS with the key pair below
+# [streaming.x509_key_pair_streaming]
+# tls_cert_file = "/etc/runlet/streaming.crt"   # PEM
+# tls_key_file = "/etc/runlet/streaming.key"    # PEM
 `
 
 // Default returns the configuration used when a key is absent.
@@ -74,8 +82,9 @@ func Default() Config {
 			CNIBinDirs: []string{"/usr/lib/cni"},
 			CNIConfDir: "/etc/cni/net.d",
 		},
-		Streaming: Streaming{Address: "127.0.0.1:0"},
-		Images:    Images{ImageLimits: DefaultImageLimits()},
+		Images: Images{ImageLimits: DefaultImageLimits()},
+		Streaming: Streaming{Address: "127.0.0.1:0", StreamIdleTimeout: "4h0m0s", ConnectionIdleTimeout: "30s",
+			MaxConnections: 512, MaxSessions: 256},
 	}
 }
 

@@ -118,6 +118,14 @@ func (c *Config) applyDefaults() {
 	setIfEmpty(&c.Network.CNIConfDir, d.Network.CNIConfDir)
 	setIfEmpty(&c.Streaming.Address, d.Streaming.Address)
 	c.Images.ImageLimits = c.Images.ImageLimits.WithDefaults()
+	setIfEmpty(&c.Streaming.StreamIdleTimeout, d.Streaming.StreamIdleTimeout)
+	setIfEmpty(&c.Streaming.ConnectionIdleTimeout, d.Streaming.ConnectionIdleTimeout)
+	if c.Streaming.MaxConnections == 0 {
+		c.Streaming.MaxConnections = d.Streaming.MaxConnections
+	}
+	if c.Streaming.MaxSessions == 0 {
+		c.Streaming.MaxSessions = d.Streaming.MaxSessions
+	}
 }
 
 func setIfEmpty(field *string, value string) {

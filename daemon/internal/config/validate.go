@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -50,9 +49,7 @@ func (c *Config) validate() []*Error {
 	if c.Network.ConfTemplate != "" && !filepath.IsAbs(c.Network.ConfTemplate) {
 		add("network.conf_template", "%q is not an absolute path", c.Network.ConfTemplate)
 	}
-	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || !isPort(port) {
-		add("streaming.address", "%q is not host:port with a port from 0 to 65535", c.Streaming.Address)
-	}
+	errs = append(errs, c.Streaming.validate()...)
 	sortErrors(errs)
 	return errs
 }

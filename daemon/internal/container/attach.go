@@ -19,7 +19,7 @@ func (s *Service) Attach(ctx context.Context, id string, sess Session) error {
 	}
 	if a.stdio == nil || !a.stdio.Attachable() {
 		// Output only (attachTarget refused stdin): the shim writes the log.
-		return s.followLog(ctx, id, a.c.LogPath, writerOrNil(sess.Stdout), writerOrNil(sess.Stderr))
+		return s.followLog(ctx, &a.c, writerOrNil(sess.Stdout), writerOrNil(sess.Stderr))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -20,8 +20,13 @@ const logPoll = 100 * time.Millisecond
 // the log itself (the daemon never sees their output). It returns when the
 // container has exited and its log is read to the end, the client cannot
 // take output, or ctx ends; a rotated log is followed to its new file.
-func (s *Service) followLog(ctx context.Context, id, path string, stdout, stderr io.Writer) error {
-	f, err := os.Open(path)
+func (s *Service) followLog(ctx context.Context, c *Container, stdout, stderr io.Writer) error {
+	id, path := c.ID, c.LogPath
+	dir, rel, err := s.logBeneath(c)
+	if err != nil {
+		return err
+	}
+	f, err := fifo.OpenLogReader(dir, rel) // beneath the pod's log directory
 	if err != nil {
 		return err
 	}
@@ -41,7 +46,7 @@ func (s *Service) followLog(ctx context.Context, id, path string, stdout, stderr
 			if err := r.drain(); err != nil { // what reached the old file last
 				return nil
 			}
-			nf, err := os.Open(path)
+			nf, err := fifo.OpenLogReader(dir, rel)
 			if err != nil {
 				return nil
 			}

@@ -140,7 +140,7 @@ func (r *create) stdio(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	io, err := cio.New(ctx, cio.Options{ID: r.c.ID, FIFODir: r.c.FIFODir, LogPath: logPath,
+	io, err := cio.New(ctx, cio.Options{ID: r.c.ID, FIFODir: r.c.FIFODir, LogPath: logPath, LogDir: r.sbCfg.GetLogDirectory(),
 		Stdin: r.cfg.GetStdin(), Terminal: r.cfg.GetTty(), ShimWritesLog: h.WritesCRILog(ctx)})
 	if err != nil {
 		return err

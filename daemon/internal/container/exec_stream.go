@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/runlet/runlet/daemon/internal/names"
@@ -31,17 +32,22 @@ func (s *Service) ExecStream(ctx context.Context, id string, cmd []string, sess 
 		return 0, err
 	}
 	defer set.Close()
-	pipes, err := set.Open(ctx)
+	pipes, err := set.Open(context.WithoutCancel(ctx)) // as startCapture's
 	if err != nil {
 		return 0, err
 	}
 	defer pipes.Close()
+	e := &execSession{t: t, id: id, execID: execID} // st execAdded: an Exec cut short may have added it
+	defer func() {
+		// After a failure or a client gone: kill, wait, delete.
+		if err := endExec(ctx, t, id, execID, e.st); err != nil {
+			slog.Warn("end an exec session's process", "id", id, "exec", execID, "error", err)
+		}
+	}()
 	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: id, ExecId: execID, Terminal: sess.TTY,
 		Stdin: set.Stdin, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
 		return 0, fmt.Errorf("exec in %q: %w", id, err)
 	}
-	defer t.Delete(context.WithoutCancel(ctx), &task.DeleteRequest{Id: id, ExecId: execID}) // after a failure
-	e := &execSession{t: t, id: id, execID: execID}
 	return e.run(ctx, pipes, sess)
 }
 
@@ -50,6 +56,7 @@ type execSession struct {
 	t          task.TaskService
 	id, execID string
 	killOnce   sync.Once
+	st         execState // set by run only
 }
 
 func (e *execSession) run(ctx context.Context, pipes *fifo.Pipes, sess Session) (int32, error) {
@@ -58,8 +65,9 @@ func (e *execSession) run(ctx context.Context, pipes *fifo.Pipes, sess Session) 
 	var out sync.WaitGroup
 	e.copyOut(ctx, &out, pipes.Stdout, sess.Stdout)
 	e.copyOut(ctx, &out, pipes.Stderr, sess.Stderr)
-	if _, err := e.t.Start(ctx, &task.StartRequest{Id: e.id, ExecId: e.execID}); err != nil {
-		return 0, fmt.Errorf("start exec in %q: %w", e.id, err)
+	e.st = execStarted // a Start that failed late may have run it
+	if err := startExec(ctx, e.t, e.id, e.execID); err != nil {
+		return 0, err
 	}
 	forwardResizes(ctx, e.t, e.id, e.execID, sess.Resize)
 	if sess.Stdin != nil {
@@ -67,12 +75,14 @@ func (e *execSession) run(ctx context.Context, pipes *fifo.Pipes, sess Session) 
 	}
 	resp, err := e.t.Wait(ctx, &task.WaitRequest{Id: e.id, ExecId: e.execID})
 	if err != nil {
-		e.kill(context.WithoutCancel(ctx))
-		return 0, err
+		return 0, err // endExec kills it
 	}
 	// The shim drained the output before it reported the exit; deleting
 	// the exec closes its ends of the FIFOs, which ends the copies.
-	_, _ = e.t.Delete(context.WithoutCancel(ctx), &task.DeleteRequest{Id: e.id, ExecId: e.execID})
+	e.st = execExited
+	if endExec(ctx, e.t, e.id, e.execID, e.st) == nil {
+		e.st = execDeleted
+	}
 	out.Wait()
 	return int32(resp.GetExitStatus()), nil
 }

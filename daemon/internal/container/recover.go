@@ -62,7 +62,7 @@ func (s *Service) recoverOne(ctx context.Context, c *Container) {
 // the container's log, so output written while runletd was down (held in
 // the FIFOs) and after it reaches the log and the container never blocks.
 func (s *Service) reattachIO(ctx context.Context, c *Container) {
-	io, err := cio.Reattach(ctx, cio.Options{ID: c.ID, FIFODir: c.FIFODir, LogPath: c.LogPath, Terminal: c.Terminal}, c.Stdio)
+	io, err := cio.Reattach(ctx, cio.Options{ID: c.ID, FIFODir: c.FIFODir, LogPath: c.LogPath, LogDir: s.logDir(c), Terminal: c.Terminal}, c.Stdio)
 	if err != nil {
 		slog.Warn("reattach container stdio", "id", c.ID, "error", err)
 		return

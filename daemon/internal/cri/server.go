@@ -61,7 +61,7 @@ func (s *Server) NewGRPCServer() *grpc.Server {
 	g := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
-		grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20),
+		grpc.MaxRecvMsgSize(maxMsgSize), grpc.MaxSendMsgSize(maxMsgSize),
 	)
 	runtime.RegisterRuntimeServiceServer(g, s)
 	runtime.RegisterImageServiceServer(g, s)

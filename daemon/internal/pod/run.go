@@ -100,7 +100,7 @@ func validate(cfg *runtimeapi.PodSandboxConfig) error {
 	if m == nil || m.GetName() == "" || m.GetNamespace() == "" || m.GetUid() == "" {
 		return fmt.Errorf("pod sandbox metadata needs a name, namespace and uid: %w", errdefs.ErrInvalidArgument)
 	}
-	return nil
+	return specgen.CheckSandbox(cfg)
 }
 
 // files makes the pod's hostname, hosts, resolv.conf and shm.

@@ -14,6 +14,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/cdi"
 	"github.com/runlet/runlet/daemon/internal/checkpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
+	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/pod"
@@ -89,7 +90,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	svc.Recover(ctx)
 	ctrs.Recover(ctx)
 	d.shims = shims
-	stream, err := startStreaming(d.cfg.Streaming.Address, &streaming.Runtime{Containers: ctrs, Pods: svc}, d.log)
+	stream, err := startStreaming(d.cfg.Streaming, &streaming.Runtime{Containers: ctrs, Pods: svc}, d.log)
 	if err != nil {
 		shims.Close(ctx)
 		return err
@@ -99,11 +100,14 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	return nil
 }
 
-// startStreaming serves exec, attach and port-forward sessions on addr.
-func startStreaming(addr string, rt *streaming.Runtime, log *slog.Logger) (*streaming.Server, error) {
-	srv, err := streaming.Listen(addr, rt)
+// startStreaming serves exec, attach and port-forward sessions as cfg says.
+func startStreaming(cfg config.Streaming, rt *streaming.Runtime, log *slog.Logger) (*streaming.Server, error) {
+	streamIdle, connIdle := cfg.Timeouts()
+	srv, err := streaming.Listen(streaming.Options{Addr: cfg.Address, StreamIdleTimeout: streamIdle, ConnIdleTimeout: connIdle,
+		MaxConns: cfg.MaxConnections, MaxSessions: cfg.MaxSessions,
+		TLSCertFile: cfg.X509KeyPair.TLSCertFile, TLSKeyFile: cfg.X509KeyPair.TLSKeyFile}, rt)
 	if err != nil {
-		return nil, fmt.Errorf("config: streaming.address: %w", err)
+		return nil, fmt.Errorf("config: [streaming]: %w", err)
 	}
 	go func() {
 		if err := srv.Serve(); err != nil {

@@ -151,6 +151,10 @@ func convertMappings(field string, in []*runtimeapi.IDMapping) ([]specs.LinuxIDM
 	if !slices.ContainsFunc(out, func(m specs.LinuxIDMapping) bool { return m.ContainerID == 0 }) {
 		return nil, invalidf(field, "container id 0 (root) is not mapped")
 	}
+	// Host root inside a pod would own the node's root files there.
+	if i := slices.IndexFunc(out, func(m specs.LinuxIDMapping) bool { return m.HostID == 0 }); i >= 0 {
+		return nil, invalidf(field, "mapping %d maps host id 0 (root) into the pod", i)
+	}
 	for i, a := range out {
 		for _, b := range out[i+1:] {
 			if overlap(a.ContainerID, b.ContainerID, a.Size, b.Size) || overlap(a.HostID, b.HostID, a.Size, b.Size) {

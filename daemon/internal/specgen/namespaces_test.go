@@ -127,7 +127,13 @@ func TestUserNamespaceErrors(t *testing.T) {
 	overlapping.Uids = append(overlapping.Uids, &runtimeapi.IDMapping{ContainerId: 0, HostId: 300000, Length: 65536})
 	sharedHost := usernsPod()
 	sharedHost.Gids = append(sharedHost.Gids, &runtimeapi.IDMapping{ContainerId: 70000, HostId: 200000, Length: 1})
+	hostRootUID := usernsPod()
+	hostRootUID.Uids[0].HostId = 0
+	hostRootGID := usernsPod()
+	hostRootGID.Gids = append(hostRootGID.Gids, &runtimeapi.IDMapping{ContainerId: 70000, HostId: 0, Length: 1})
 	for name, userns := range map[string]*runtimeapi.UserNamespace{
+		"host root uid mapped":  hostRootUID,
+		"host root gid mapped":  hostRootGID,
 		"pod without gids":      noGids,
 		"zero length":           zero,
 		"root not mapped":       noRoot,
@@ -141,6 +147,7 @@ func TestUserNamespaceErrors(t *testing.T) {
 			sb.Linux.SecurityContext.NamespaceOptions.UsernsOptions = userns
 			_, err := SandboxSpec(sb, SandboxOptions{ID: "sb1", Args: []string{"/pause"}})
 			wantInvalid(t, err, "userns_options")
+			wantInvalid(t, CheckSandbox(sb), "userns_options")
 		})
 	}
 	// A container must ask for its pod's user namespace.

@@ -2,6 +2,7 @@ package specgen
 
 import (
 	"strings"
+	"unicode"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -22,7 +23,7 @@ func sandboxSysctls(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions, userns b
 	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	out := map[string]string{}
 	for name, value := range cfg.GetLinux().GetSysctls() {
-		if err := checkSysctl(name, ns); err != nil {
+		if err := checkSysctl(name, value, ns); err != nil {
 			return nil, err
 		}
 		out[name] = value
@@ -46,10 +47,27 @@ func sandboxSysctls(cfg *runtimeapi.PodSandboxConfig, o SandboxOptions, userns b
 	return out, nil
 }
 
-func checkSysctl(name string, ns *runtimeapi.NamespaceOption) error {
+// checkSysctls checks every sysctl of a pod (name, value, namespace).
+func checkSysctls(cfg *runtimeapi.PodSandboxConfig) error {
+	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	for name, value := range cfg.GetLinux().GetSysctls() {
+		if err := checkSysctl(name, value, ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSysctl(name, value string, ns *runtimeapi.NamespaceOption) error {
 	const field = "linux.sysctls"
 	if !wellFormedSysctl(name) {
 		return invalidf(field, "%q is not a sysctl name", name)
+	}
+	// A newline would let one value set a second sysctl through a runtime
+	// that writes "name=value" lines, and no sysctl takes control
+	// characters: refused, tab included (separate fields with spaces).
+	if strings.ContainsFunc(value, unicode.IsControl) {
+		return invalidf(field, "the value of %q holds a control character: %q", name, value)
 	}
 	n := normalizeSysctl(name)
 	switch {
@@ -92,10 +110,10 @@ func isIPCSysctl(n string) bool {
 
 // wellFormedSysctl refuses names the runtime would turn into odd paths
 // under /proc/sys: empty elements (which ".." and "//" produce), spaces
-// and control characters.
+// and control characters (C0, DEL and C1).
 func wellFormedSysctl(name string) bool {
 	for _, part := range strings.Split(strings.ReplaceAll(name, "/", "."), ".") {
-		if part == "" || strings.ContainsFunc(part, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		if part == "" || strings.ContainsFunc(part, func(r rune) bool { return r <= ' ' || unicode.IsControl(r) }) {
 			return false
 		}
 	}

@@ -55,6 +55,25 @@ func TestSysctlsOutsideThePodsNamespacesAreInvalid(t *testing.T) {
 	}
 }
 
+func TestSysctlsWithControlCharactersAreInvalid(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{"net.ipv4.ip_unprivileged_port_start", "0\nkernel.core_pattern=|/bin/evil"},
+		{"net.ipv4.ip_unprivileged_port_start", "0\r"},
+		{"net.ipv4.ping_group_range", "0\t1"},
+		{"net.ipv4.ip_forward", "1\x00"},
+		{"net.ipv4.ip_forward", "1\x7f"},
+		{"net.ipv4.ip_forward", "1\u0085"},
+		{"net.ipv4.ip_forward\n", "1"},
+		{"net.ipv4.ip_for\u0085ward", "1"},
+	} {
+		sb := testPod()
+		sb.Linux.Sysctls = map[string]string{tc.name: tc.value}
+		wantInvalid(t, CheckSandbox(sb), "linux.sysctls")
+		_, err := sandboxWithSysctls(sb.Linux.Sysctls, &runtimeapi.NamespaceOption{})
+		wantInvalid(t, err, "linux.sysctls")
+	}
+}
+
 func TestUnprivilegedPortAndPingDefaultsAsContainerd2(t *testing.T) {
 	sb := testPod()
 	sb.Linux.Sysctls = map[string]string{"net.ipv4.ping_group_range": "1 1"}

@@ -18,7 +18,7 @@ func TestClosingTheServerEndsHijackedSessionConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := &conns{open: map[*conn]struct{}{}}
+	cs := newConns(0)
 	hijacked := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, buf, err := w.(http.Hijacker).Hijack()
