@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -90,6 +91,7 @@ func TestExecSyncPastItsTimeoutOrCancelledKillsTheProcessAndLeavesNoExecInTheShi
 		ctr := strings.TrimSpace(f.MustCrictl(t, "create", pod, cfg, filepath.Join(f.Dir, name+"-pod.json")))
 		f.MustCrictl(t, "start", ctr)
 		shim := f.shimTasks(t, pod)
+		bundle := f.bundleOf(t, ctr)
 		if _, err := f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 10, "true")); err != nil {
 			t.Fatalf("%s: ExecSync: %v", h, err) // makes runletd's fifo directory, watched below
 		}
@@ -99,7 +101,11 @@ func TestExecSyncPastItsTimeoutOrCancelledKillsTheProcessAndLeavesNoExecInTheShi
 		if _, err := f.Runtime.ExecSync(daemontest.Ctx(t), execReq(ctr, 10, "true")); err != nil {
 			t.Fatalf("%s: ExecSync: %v", h, err)
 		}
-		assertNoExec(t, shim, ctr, execs.next(t))
+		id := execs.next(t)
+		assertNoExec(t, shim, ctr, id)
+		if _, err := os.Stat(filepath.Join(bundle, id+".pid")); !os.IsNotExist(err) {
+			t.Fatalf("%s: a deleted exec left its pid file in the bundle: %v", h, err)
+		}
 
 		// Past its timeout: killed, waited for and deleted before the reply.
 		marker := "never-" + randomHex(4) // an argument of the exec's cat, to find it
@@ -132,7 +138,7 @@ func TestExecSyncPastItsTimeoutOrCancelledKillsTheProcessAndLeavesNoExecInTheShi
 			t.Fatalf("%s: cancelled ExecSync: %v", h, err)
 		}
 		awaitExit(t, exited)
-		id := execs.next(t)
+		id = execs.next(t)
 		daemontest.WaitFor(t, 20*time.Second, "the cancelled exec's deletion from the shim", func() bool {
 			_, err := shim.State(daemontest.Ctx(t), &task.StateRequest{Id: ctr, ExecId: id})
 			return status.Code(err) == codes.NotFound
@@ -161,6 +167,22 @@ func (f *fixture) shimTasks(t *testing.T, pod string) task.TaskService {
 	c := ttrpc.NewClient(conn)
 	t.Cleanup(func() { c.Close() })
 	return task.NewTaskClient(c)
+}
+
+// bundleOf is a container's bundle directory, from verbose status.
+func (f *fixture) bundleOf(t *testing.T, ctr string) string {
+	t.Helper()
+	resp, err := f.Runtime.ContainerStatus(daemontest.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: ctr, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Bundle string `json:"bundle"`
+	}
+	if err := json.Unmarshal([]byte(resp.GetInfo()["info"]), &info); err != nil || info.Bundle == "" {
+		t.Fatalf("verbose status of %s names no bundle: %v %v", ctr, resp.GetInfo(), err)
+	}
+	return info.Bundle
 }
 
 // assertNoExec checks the shim holds no exec execID in container ctr.

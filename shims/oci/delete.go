@@ -2,7 +2,10 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -43,6 +46,9 @@ func (s *Service) deleteExec(ctx context.Context, p *process) (*task.DeleteRespo
 	p.c.removeExec(p.execID)
 	if pio := p.getIO(); pio != nil {
 		pio.close()
+	}
+	if err := os.Remove(execPidFile(p.c, p.execID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		slog.Warn("remove an exec's pid file", "exec", p.execID, "error", err)
 	}
 	return deleteResponse(p), nil
 }

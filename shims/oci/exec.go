@@ -84,7 +84,7 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 
 func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int, error) {
 	c := p.c
-	pidFile := filepath.Join(c.bundle, p.execID+".pid")
+	pidFile := execPidFile(c, p.execID)
 	opts := &runc.ExecOpts{IO: pio.runtimeIO(), PidFile: pidFile, Detach: true}
 	if cs := pio.consoleSocket(); cs != nil {
 		opts.ConsoleSocket = cs
@@ -95,4 +95,10 @@ func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int,
 		run:     func() error { return c.runtime.Exec(ctx, c.id, *p.spec, opts) },
 		abandon: func(pid int) { _ = unix.Kill(pid, unix.SIGKILL) }, // running without its stdio
 	})
+}
+
+// execPidFile is where the runtime writes an exec process' pid; Delete
+// removes it, so execs leave nothing in the bundle.
+func execPidFile(c *container, execID string) string {
+	return filepath.Join(c.bundle, execID+".pid")
 }
