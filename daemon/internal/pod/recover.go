@@ -6,6 +6,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/runlet/runlet/daemon/shim"
 	task "github.com/runlet/runlet/proto/task/v2"
 	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
@@ -43,6 +44,9 @@ func (s *Service) recoverLive(ctx context.Context, sb *Sandbox) {
 		slog.Warn("pod shim is gone", "id", sb.ID, "error", err)
 		if err := s.cleanupTask(ctx, sb); err != nil {
 			slog.Warn("clean up after a dead shim", "id", sb.ID, "error", err)
+		}
+		if err := shim.RemoveDeadSocket(sb.Shim.Address); err != nil {
+			slog.Warn("remove the socket of a dead shim", "id", sb.ID, "error", err)
 		}
 		s.notReady(sb.ID)
 		return

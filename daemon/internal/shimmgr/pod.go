@@ -3,6 +3,7 @@ package shimmgr
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/containerd/errdefs"
 
@@ -105,8 +106,14 @@ func (m *Manager) track(p *Pod) *Pod {
 			delete(m.pods, p.SandboxID)
 		}
 		m.mu.Unlock()
-		if m.cfg.OnShimExit != nil && !p.shim.ClosedHere() {
+		if p.shim.ClosedHere() {
+			return
+		}
+		if m.cfg.OnShimExit != nil {
 			m.cfg.OnShimExit(p.SandboxID)
+		}
+		if err := shim.RemoveDeadSocket(p.record.Address); err != nil {
+			slog.Warn("remove the socket of a dead shim", "id", p.SandboxID, "error", err)
 		}
 	}()
 	return p
