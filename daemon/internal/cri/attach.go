@@ -15,14 +15,8 @@ func (s *Server) Attach(ctx context.Context, req *runtime.AttachRequest) (*runti
 	if req.GetContainerId() == "" {
 		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
 	}
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
-	srv, err := s.stream()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
+	srv := s.runtime.Streaming
 	if err := ctrs.CheckAttach(req.GetContainerId(), req.GetStdin(), req.GetTty()); err != nil {
 		return nil, err
 	}

@@ -8,10 +8,7 @@ import (
 
 // ContainerStats reports a running container's CPU and memory usage.
 func (s *Server) ContainerStats(ctx context.Context, req *runtime.ContainerStatsRequest) (*runtime.ContainerStatsResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	st, err := ctrs.Stats(ctx, req.GetContainerId())
 	if err != nil {
 		return nil, err

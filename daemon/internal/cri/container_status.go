@@ -9,10 +9,7 @@ import (
 // ContainerStatus reports a container and the user of its init process;
 // verbose adds its pid.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtime.ContainerStatusRequest) (*runtime.ContainerStatusResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	st, info, err := ctrs.Status(req.GetContainerId(), req.GetVerbose())
 	if err != nil {
 		return nil, err

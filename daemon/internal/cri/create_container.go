@@ -8,10 +8,7 @@ import (
 
 // CreateContainer creates a container in a ready pod.
 func (s *Server) CreateContainer(ctx context.Context, req *runtime.CreateContainerRequest) (*runtime.CreateContainerResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	id, err := ctrs.Create(ctx, req.GetPodSandboxId(), req.GetConfig())
 	if err != nil {
 		return nil, err

@@ -21,10 +21,7 @@ const ExecSyncOutputLimit = maxMsgSize - 1<<10
 // ExecSync runs a command in a running container and returns its output
 // (at most ExecSyncOutputLimit bytes, the rest dropped) and exit code.
 func (s *Server) ExecSync(ctx context.Context, req *runtime.ExecSyncRequest) (*runtime.ExecSyncResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	res, err := ctrs.ExecSync(ctx, req.GetContainerId(), req.GetCmd(), time.Duration(req.GetTimeout())*time.Second, ExecSyncOutputLimit)
 	if err != nil {
 		return nil, err

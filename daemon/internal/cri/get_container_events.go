@@ -7,10 +7,7 @@ import (
 // GetContainerEvents streams container lifecycle events (created,
 // started, stopped, deleted) until the client goes away.
 func (s *Server) GetContainerEvents(req *runtime.GetEventsRequest, stream runtime.RuntimeService_GetContainerEventsServer) error {
-	ctrs, err := s.containers()
-	if err != nil {
-		return err
-	}
+	ctrs := s.runtime.Containers
 	events, stop := ctrs.Subscribe()
 	defer stop()
 	for {

@@ -8,9 +8,6 @@ import (
 
 // ListContainerStats reports the running containers matching the filter.
 func (s *Server) ListContainerStats(ctx context.Context, req *runtime.ListContainerStatsRequest) (*runtime.ListContainerStatsResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	return &runtime.ListContainerStatsResponse{Stats: ctrs.ListStats(ctx, req.GetFilter())}, nil
 }

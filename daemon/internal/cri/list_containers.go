@@ -8,9 +8,6 @@ import (
 
 // ListContainers lists the containers matching the filter.
 func (s *Server) ListContainers(ctx context.Context, req *runtime.ListContainersRequest) (*runtime.ListContainersResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	return &runtime.ListContainersResponse{Containers: ctrs.List(req.GetFilter())}, nil
 }

@@ -8,9 +8,6 @@ import (
 
 // ListPodSandbox lists the pods matching the filter.
 func (s *Server) ListPodSandbox(ctx context.Context, req *runtime.ListPodSandboxRequest) (*runtime.ListPodSandboxResponse, error) {
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
 	return &runtime.ListPodSandboxResponse{Items: pods.List(req.GetFilter())}, nil
 }

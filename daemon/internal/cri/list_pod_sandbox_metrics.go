@@ -9,9 +9,6 @@ import (
 // ListPodSandboxMetrics reports the metrics of every ready pod and its
 // running containers.
 func (s *Server) ListPodSandboxMetrics(ctx context.Context, req *runtime.ListPodSandboxMetricsRequest) (*runtime.ListPodSandboxMetricsResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	return &runtime.ListPodSandboxMetricsResponse{PodMetrics: ctrs.ListPodMetrics(ctx)}, nil
 }

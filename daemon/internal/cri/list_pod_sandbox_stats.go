@@ -8,9 +8,6 @@ import (
 
 // ListPodSandboxStats reports the ready pods matching the filter.
 func (s *Server) ListPodSandboxStats(ctx context.Context, req *runtime.ListPodSandboxStatsRequest) (*runtime.ListPodSandboxStatsResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	return &runtime.ListPodSandboxStatsResponse{Stats: ctrs.ListPodStats(ctx, req.GetFilter())}, nil
 }

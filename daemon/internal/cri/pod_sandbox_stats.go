@@ -8,10 +8,7 @@ import (
 
 // PodSandboxStats reports a pod's CPU and memory usage and its containers'.
 func (s *Server) PodSandboxStats(ctx context.Context, req *runtime.PodSandboxStatsRequest) (*runtime.PodSandboxStatsResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	st, err := ctrs.PodStats(ctx, req.GetPodSandboxId())
 	if err != nil {
 		return nil, err

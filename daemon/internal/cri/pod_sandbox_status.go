@@ -8,10 +8,7 @@ import (
 
 // PodSandboxStatus reports a pod; verbose adds pid, netns and handler.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtime.PodSandboxStatusRequest) (*runtime.PodSandboxStatusResponse, error) {
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
 	st, info, err := pods.Status(req.GetPodSandboxId(), req.GetVerbose())
 	if err != nil {
 		return nil, err

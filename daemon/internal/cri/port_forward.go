@@ -16,14 +16,8 @@ func (s *Server) PortForward(ctx context.Context, req *runtime.PortForwardReques
 	if req.GetPodSandboxId() == "" {
 		return nil, fmt.Errorf("pod_sandbox_id is required: %w", errdefs.ErrInvalidArgument)
 	}
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
-	srv, err := s.stream()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
+	srv := s.runtime.Streaming
 	sb, err := pods.Get(req.GetPodSandboxId())
 	if err != nil {
 		return nil, err

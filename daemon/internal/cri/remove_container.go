@@ -9,10 +9,7 @@ import (
 // RemoveContainer removes a container, killing it if it runs; an unknown
 // container is not an error.
 func (s *Server) RemoveContainer(ctx context.Context, req *runtime.RemoveContainerRequest) (*runtime.RemoveContainerResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	if err := ctrs.Remove(ctx, req.GetContainerId()); err != nil {
 		return nil, err
 	}

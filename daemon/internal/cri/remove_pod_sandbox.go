@@ -9,10 +9,7 @@ import (
 // RemovePodSandbox removes a pod, stopping it first; an unknown pod is not
 // an error.
 func (s *Server) RemovePodSandbox(ctx context.Context, req *runtime.RemovePodSandboxRequest) (*runtime.RemovePodSandboxResponse, error) {
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
 	if err := pods.Remove(ctx, req.GetPodSandboxId()); err != nil {
 		return nil, err
 	}

@@ -8,10 +8,7 @@ import (
 
 // ReopenContainerLog reopens a running container's log after rotation.
 func (s *Server) ReopenContainerLog(ctx context.Context, req *runtime.ReopenContainerLogRequest) (*runtime.ReopenContainerLogResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	if err := ctrs.ReopenLog(ctx, req.GetContainerId()); err != nil {
 		return nil, err
 	}

@@ -8,10 +8,7 @@ import (
 
 // StartContainer starts a created container.
 func (s *Server) StartContainer(ctx context.Context, req *runtime.StartContainerRequest) (*runtime.StartContainerResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	if err := ctrs.Start(ctx, req.GetContainerId()); err != nil {
 		return nil, err
 	}

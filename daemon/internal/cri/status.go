@@ -10,20 +10,12 @@ import (
 // runtime-wide features (SupplementalGroupsPolicy: specgen applies Strict
 // and Merge, ContainerStatus reports the user).
 func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runtime.StatusResponse, error) {
-	ready := &runtime.RuntimeCondition{Type: runtime.RuntimeReady, Status: s.runtime.Pods != nil}
-	if !ready.Status {
-		ready.Reason, ready.Message = "RuntimeNotReady", "the runtime service is not ready"
-	}
-	net := &runtime.RuntimeCondition{Type: runtime.NetworkReady, Status: true}
-	if s.runtime.Network != nil {
-		st := s.runtime.Network.Status(ctx)
-		net.Status, net.Reason, net.Message = st.Ready, st.Reason, st.Message
-	}
+	ready := &runtime.RuntimeCondition{Type: runtime.RuntimeReady, Status: true}
+	st := s.runtime.Network.Status(ctx)
+	net := &runtime.RuntimeCondition{Type: runtime.NetworkReady, Status: st.Ready, Reason: st.Reason, Message: st.Message}
 	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}},
 		Features: &runtime.RuntimeFeatures{SupplementalGroupsPolicy: true}}
-	if s.runtime.Handlers != nil {
-		resp.RuntimeHandlers = s.handlerFeatures(ctx)
-	}
+	resp.RuntimeHandlers = s.handlerFeatures(ctx)
 	if cidr := s.podCIDR.Load(); req.GetVerbose() && cidr != nil {
 		resp.Info = map[string]string{"podCIDR": *cidr}
 	}
@@ -36,7 +28,7 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 // (runletd makes them, whatever the runtime).
 func (s *Server) handlerFeatures(ctx context.Context) []*runtime.RuntimeHandler {
 	set := s.runtime.Handlers
-	idmapped := s.runtime.Containers != nil && s.runtime.Containers.IDMappedMountsSupported(ctx)
+	idmapped := s.runtime.Containers.IDMappedMountsSupported(ctx)
 	var out []*runtime.RuntimeHandler
 	for _, name := range append([]string{""}, set.Names()...) {
 		h, err := set.Resolve(name)

@@ -8,10 +8,7 @@ import (
 
 // StopPodSandbox stops a pod; an unknown pod is not an error.
 func (s *Server) StopPodSandbox(ctx context.Context, req *runtime.StopPodSandboxRequest) (*runtime.StopPodSandboxResponse, error) {
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
 	if err := pods.Stop(ctx, req.GetPodSandboxId()); err != nil {
 		return nil, err
 	}

@@ -8,10 +8,7 @@ import (
 // StreamContainers is ListContainers in messages of at most streamChunk
 // containers, with the same filter.
 func (s *Server) StreamContainers(req *runtime.StreamContainersRequest, stream grpc.ServerStreamingServer[runtime.StreamContainersResponse]) error {
-	ctrs, err := s.containers()
-	if err != nil {
-		return err
-	}
+	ctrs := s.runtime.Containers
 	return sendChunks(stream, ctrs.List(req.GetFilter()), func(c []*runtime.Container) *runtime.StreamContainersResponse {
 		return &runtime.StreamContainersResponse{Containers: c}
 	})

@@ -8,10 +8,7 @@ import (
 // StreamPodSandboxMetrics is ListPodSandboxMetrics in messages of at most
 // streamChunk pods.
 func (s *Server) StreamPodSandboxMetrics(req *runtime.StreamPodSandboxMetricsRequest, stream grpc.ServerStreamingServer[runtime.StreamPodSandboxMetricsResponse]) error {
-	ctrs, err := s.containers()
-	if err != nil {
-		return err
-	}
+	ctrs := s.runtime.Containers
 	return sendChunks(stream, ctrs.ListPodMetrics(stream.Context()), func(c []*runtime.PodSandboxMetrics) *runtime.StreamPodSandboxMetricsResponse {
 		return &runtime.StreamPodSandboxMetricsResponse{PodSandboxMetrics: c}
 	})

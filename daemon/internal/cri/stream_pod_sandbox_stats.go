@@ -8,10 +8,7 @@ import (
 // StreamPodSandboxStats is ListPodSandboxStats in messages of at most
 // streamChunk pods, with the same filter.
 func (s *Server) StreamPodSandboxStats(req *runtime.StreamPodSandboxStatsRequest, stream grpc.ServerStreamingServer[runtime.StreamPodSandboxStatsResponse]) error {
-	ctrs, err := s.containers()
-	if err != nil {
-		return err
-	}
+	ctrs := s.runtime.Containers
 	stats := ctrs.ListPodStats(stream.Context(), req.GetFilter())
 	return sendChunks(stream, stats, func(c []*runtime.PodSandboxStats) *runtime.StreamPodSandboxStatsResponse {
 		return &runtime.StreamPodSandboxStatsResponse{PodSandboxStats: c}

@@ -8,10 +8,7 @@ import (
 // StreamPodSandboxes is ListPodSandbox in messages of at most streamChunk
 // pods, with the same filter.
 func (s *Server) StreamPodSandboxes(req *runtime.StreamPodSandboxesRequest, stream grpc.ServerStreamingServer[runtime.StreamPodSandboxesResponse]) error {
-	pods, err := s.pods()
-	if err != nil {
-		return err
-	}
+	pods := s.runtime.Pods
 	return sendChunks(stream, pods.List(req.GetFilter()), func(c []*runtime.PodSandbox) *runtime.StreamPodSandboxesResponse {
 		return &runtime.StreamPodSandboxesResponse{PodSandboxes: c}
 	})

@@ -8,10 +8,7 @@ import (
 
 // UpdateContainerResources changes a container's cgroup resources.
 func (s *Server) UpdateContainerResources(ctx context.Context, req *runtime.UpdateContainerResourcesRequest) (*runtime.UpdateContainerResourcesResponse, error) {
-	ctrs, err := s.containers()
-	if err != nil {
-		return nil, err
-	}
+	ctrs := s.runtime.Containers
 	if err := ctrs.Update(ctx, req.GetContainerId(), req.GetLinux()); err != nil {
 		return nil, err
 	}

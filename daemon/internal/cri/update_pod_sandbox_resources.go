@@ -10,10 +10,7 @@ import (
 // and overhead (kubelet has resized the pod's cgroup itself first; see
 // pod.Service.UpdateResources). An unknown pod is NotFound.
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtime.UpdatePodSandboxResourcesRequest) (*runtime.UpdatePodSandboxResourcesResponse, error) {
-	pods, err := s.pods()
-	if err != nil {
-		return nil, err
-	}
+	pods := s.runtime.Pods
 	if err := pods.UpdateResources(req.GetPodSandboxId(), req.GetOverhead(), req.GetResources()); err != nil {
 		return nil, err
 	}
