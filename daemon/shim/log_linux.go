@@ -24,11 +24,11 @@ func OpenLog(ctx context.Context, bundle string) (io.ReadCloser, error) {
 	return fifo.OpenReader(ctx, path)
 }
 
-// CopyLog copies the shim's log lines to w, each prefixed, until the log
-// is closed or every writer is gone after one wrote.
-func CopyLog(log io.Reader, w io.Writer, prefix string) {
+// CopyLog copies the shim's log lines to w until the log is closed or
+// every writer is gone after one wrote.
+func CopyLog(log io.Reader, w io.Writer) {
 	sc := bufio.NewScanner(log)
 	for sc.Scan() {
-		fmt.Fprintf(w, "%s%s\n", prefix, sc.Bytes())
+		fmt.Fprintf(w, "%s\n", sc.Bytes())
 	}
 }

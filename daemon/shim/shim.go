@@ -42,7 +42,7 @@ func Start(ctx context.Context, cfg Config) (*Shim, error) {
 		stopLog()
 		return nil, err
 	}
-	go CopyLog(log, logWriter(cfg), "")
+	go CopyLog(log, logWriter(cfg))
 	reply, err := startCommand(ctx, cfg)
 	if err == nil {
 		var s *Shim

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -100,7 +101,7 @@ func (s *Service) newCreate(sandboxID string, cfg *runtimeapi.ContainerConfig) (
 	}
 	id := names.NewID()
 	c := &Container{ID: id, Name: name(cfg.GetMetadata(), sbCfg.GetMetadata()), SandboxID: sandboxID,
-		Config: raw, Image: cfg.GetImage().GetImage(), CreatedAt: now(), Terminal: cfg.GetTty(), State: Creating,
+		Config: raw, Image: cfg.GetImage().GetImage(), CreatedAt: time.Now().UnixNano(), Terminal: cfg.GetTty(), State: Creating,
 		Bundle: filepath.Join(s.dir("bundles"), shimmgr.Namespace, id), FIFODir: filepath.Join(s.dir("fifo"), id)}
 	return &create{s: s, cfg: cfg, sbCfg: sbCfg, sb: sb, c: c}, nil
 }

@@ -100,5 +100,3 @@ func sortedKeys(m map[string]struct{}) []string {
 }
 
 func marshal(m proto.Message) ([]byte, error) { return proto.Marshal(m) }
-
-func now() int64 { return time.Now().UnixNano() }

@@ -79,7 +79,7 @@ func (s *Service) started(id string, pid uint32) error {
 		if !c.moveTo(Running) {
 			return false // it exited meanwhile
 		}
-		c.Pid, c.StartedAt = pid, now()
+		c.Pid, c.StartedAt = pid, time.Now().UnixNano()
 		return true
 	})
 	if err == nil {
@@ -199,7 +199,7 @@ func (s *Service) markGone(ctx context.Context, c *Container, message string) {
 	if message == "" {
 		message = "the shim serving the container's pod is gone; the container was killed"
 	}
-	s.exited(c.ID, exitKilled, now(), shimDiedReason, message)
+	s.exited(c.ID, exitKilled, time.Now().UnixNano(), shimDiedReason, message)
 }
 
 // ShimDied handles the death of a pod's shim for its containers: each

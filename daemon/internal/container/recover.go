@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -48,7 +49,7 @@ func (s *Service) recoverOne(ctx context.Context, c *Container) {
 	st, err := t.State(ctx, &task.StateRequest{Id: c.ID})
 	switch {
 	case errdefs.IsNotFound(err):
-		s.exited(c.ID, exitKilled, now(), "", "its task was gone when runletd restarted")
+		s.exited(c.ID, exitKilled, time.Now().UnixNano(), "", "its task was gone when runletd restarted")
 	case err != nil:
 		slog.Warn("container state after restart", "id", c.ID, "error", err)
 	case st.GetStatus() == tasktypes.Status_STOPPED:

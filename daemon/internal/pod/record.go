@@ -2,7 +2,6 @@ package pod
 
 import (
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -65,5 +64,3 @@ func (sb *Sandbox) CRIConfig() (*runtimeapi.PodSandboxConfig, error) {
 func name(m *runtimeapi.PodSandboxMetadata) string {
 	return fmt.Sprintf("%s_%s_%s_%d", m.GetName(), m.GetNamespace(), m.GetUid(), m.GetAttempt())
 }
-
-func now() int64 { return time.Now().UnixNano() }

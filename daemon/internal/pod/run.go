@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -86,7 +87,7 @@ func (s *Service) newRecord(cfg *runtimeapi.PodSandboxConfig, raw []byte, h *run
 	id := names.NewID()
 	sb := &Sandbox{
 		ID: id, Name: name(cfg.GetMetadata()), Config: raw, Handler: h.Name, State: Creating,
-		CreatedAt: now(), Image: s.o.SandboxImage, Dir: filepath.Join(s.dir("sandboxes"), id),
+		CreatedAt: time.Now().UnixNano(), Image: s.o.SandboxImage, Dir: filepath.Join(s.dir("sandboxes"), id),
 		Bundle: filepath.Join(s.dir("bundles"), shimmgr.Namespace, id),
 	}
 	if nsMode(cfg).GetNetwork() != runtimeapi.NamespaceMode_NODE {
