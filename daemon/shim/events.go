@@ -3,9 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
@@ -29,16 +27,8 @@ type EventsServer struct {
 
 // ServeEvents listens at path and hands every event to handle.
 func ServeEvents(path string, handle EventHandler) (*EventsServer, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("events socket directory: %w", err)
-	}
-	_ = os.Remove(path)
-	ln, err := net.Listen("unix", path)
+	ln, err := ListenUnix(path)
 	if err != nil {
-		return nil, fmt.Errorf("events socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("events socket: %w", err)
 	}
 	server, err := ttrpc.NewServer()

@@ -17,6 +17,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
+	"github.com/runlet/runlet/daemon/shim"
 )
 
 // shutdownGrace bounds how long in-flight calls may finish after SIGTERM.
@@ -80,7 +81,7 @@ func (d *Daemon) Close() error {
 // Serve serves CRI on the configured socket until ctx ends, then stops
 // gracefully (in-flight calls get shutdownGrace) and removes the socket.
 func (d *Daemon) Serve(ctx context.Context, version string) error {
-	lis, err := listenUnix(d.cfg.Address)
+	lis, err := shim.ListenUnix(d.cfg.Address)
 	if err != nil {
 		return err
 	}

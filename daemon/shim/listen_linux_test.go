@@ -1,4 +1,4 @@
-package runletd
+package shim
 
 import (
 	"net"
@@ -10,7 +10,7 @@ import (
 
 func TestListenCreatesA0600SocketInANew0700Directory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new", "runlet.sock")
-	lis, err := listenUnix(path)
+	lis, err := ListenUnix(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestListenCreatesA0600SocketInANew0700Directory(t *testing.T) {
 func TestListenLeavesAnExistingDirectoryMode(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	lis, err := listenUnix(filepath.Join(dir, "runlet.sock"))
+	lis, err := ListenUnix(filepath.Join(dir, "runlet.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,18 +48,18 @@ func TestListenReplacesAStaleSocketButNotALiveOneOrAFile(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close() // the file stays, nobody listens: what a crashed runletd leaves
-	lis, err := listenUnix(stale)
+	lis, err := ListenUnix(stale)
 	if err != nil {
 		t.Fatalf("stale socket: %v", err)
 	}
 	defer lis.Close()
 
-	if _, err := listenUnix(stale); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := ListenUnix(stale); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second listen on a live socket: %v", err)
 	}
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("data"), 0o600)
-	if _, err := listenUnix(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := ListenUnix(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Fatalf("listen over a regular file: %v", err)
 	}
 	if b, _ := os.ReadFile(file); string(b) != "data" {
