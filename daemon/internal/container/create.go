@@ -12,7 +12,6 @@ import (
 
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cio"
-	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -47,7 +46,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 	if err != nil {
 		return "", err
 	}
-	return keylock.Shared(ctx, &s.creates, r.c.Name, func() (string, error) { return s.create(ctx, r) })
+	return s.creates.Do(ctx, r.c.Name, func(ctx context.Context) (string, error) { return s.create(ctx, r) })
 }
 
 // create makes the container: its record (state Creating) and name first,

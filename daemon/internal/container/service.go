@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/runlet/runlet/daemon/internal/images"
 	"github.com/runlet/runlet/daemon/internal/keylock"
@@ -50,7 +49,7 @@ type Service struct {
 	// locks serialises the state-changing calls on one container (by id);
 	// creates dedupes concurrent CreateContainer calls of one name.
 	locks   keylock.Locks
-	creates singleflight.Group
+	creates keylock.Flights[string]
 
 	mu       sync.Mutex
 	ctrs     map[string]*Container // guarded by mu; by id

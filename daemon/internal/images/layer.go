@@ -23,7 +23,7 @@ func (s *Service) ensureLayer(ctx context.Context, diffID string, layer v1.Layer
 	if s.hasLayer(diffID) {
 		return nil
 	}
-	_, err := s.unpack.do(ctx, diffID, func(ctx context.Context) (struct{}, error) {
+	_, err := s.unpack.Do(ctx, diffID, func(ctx context.Context) (struct{}, error) {
 		if s.hasLayer(diffID) {
 			return struct{}{}, nil
 		}

@@ -12,7 +12,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *Auth) (string, err
 	if err != nil {
 		return "", err
 	}
-	id, err := s.pulls.do(ctx, r.String(), func(ctx context.Context) (string, error) {
+	id, err := s.pulls.Do(ctx, r.String(), func(ctx context.Context) (string, error) {
 		return s.pull(ctx, r, auth)
 	})
 	return id, classifyLocal(err)

@@ -6,6 +6,7 @@ package images
 
 import (
 	"fmt"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,8 +48,8 @@ type Service struct {
 	// imports of it are pinned. "" when the built-in pause is used.
 	pinnedRef string
 
-	pulls  flightGroup[string]   // one pull per normalized reference at a time
-	unpack flightGroup[struct{}] // one unpack per layer diffID at a time
+	pulls  keylock.Flights[string]   // one pull per normalized reference at a time
+	unpack keylock.Flights[struct{}] // one unpack per layer diffID at a time
 
 	mu         sync.Mutex
 	images     map[string]*Image   // by ID; guarded by mu

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // Locks is a set of mutexes by key; a key's mutex exists only while it is
@@ -56,21 +54,5 @@ func (l *Locks) unref(key string, e *entry) {
 	defer l.mu.Unlock()
 	if e.refs--; e.refs == 0 {
 		delete(l.locks, key)
-	}
-}
-
-// Shared runs fn once for all the concurrent callers of key in g and gives
-// each the answer the one run got (kubelet's retry of a call still in
-// progress gets the first call's result); a caller whose ctx ends stops
-// waiting, the run goes on for the others.
-func Shared[T any](ctx context.Context, g *singleflight.Group, key string, fn func() (T, error)) (T, error) {
-	ch := g.DoChan(key, func() (any, error) { return fn() })
-	select {
-	case res := <-ch:
-		v, _ := res.Val.(T)
-		return v, res.Err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
 	}
 }

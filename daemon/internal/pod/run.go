@@ -13,7 +13,6 @@ import (
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/idmap"
-	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/sandboxfs"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -47,7 +46,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if err != nil {
 		return "", err
 	}
-	return keylock.Shared(ctx, &s.runs, name(cfg.GetMetadata())+"\x00"+h.Name, func() (string, error) { return s.run(ctx, cfg, h) })
+	return s.runs.Do(ctx, name(cfg.GetMetadata())+"\x00"+h.Name, func(ctx context.Context) (string, error) { return s.run(ctx, cfg, h) })
 }
 
 // run makes the pod: its record (state Creating) and name first, then

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
-	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/runlet/runlet/daemon/internal/cni"
@@ -54,7 +53,7 @@ type Service struct {
 	// locks serialises Stop, Remove and a dead shim's cleanup of one pod
 	// (by id); runs dedupes concurrent RunPodSandbox calls of one name.
 	locks keylock.Locks
-	runs  singleflight.Group
+	runs  keylock.Flights[string]
 
 	mu         sync.Mutex
 	pods       map[string]*Sandbox // guarded by mu; by id

@@ -1,4 +1,4 @@
-package images
+package keylock
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 )
 
 func TestFlightSharesOneCallAmongConcurrentCallers(t *testing.T) {
-	var g flightGroup[int]
+	var g Flights[int]
 	var calls atomic.Int32
 	release := make(chan struct{})
 	results := make(chan int, 3)
 	for range 3 {
 		go func() {
-			v, _ := g.do(context.Background(), "k", func(context.Context) (int, error) {
+			v, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) {
 				calls.Add(1)
 				<-release
 				return 42, nil
@@ -23,7 +23,7 @@ func TestFlightSharesOneCallAmongConcurrentCallers(t *testing.T) {
 			results <- v
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let all three join the flight
+	waitFor(t, func() bool { return g.Waiting("k") == 3 }) // all three joined the one call
 	close(release)
 	for range 3 {
 		if v := <-results; v != 42 {
@@ -36,35 +36,35 @@ func TestFlightSharesOneCallAmongConcurrentCallers(t *testing.T) {
 }
 
 func TestFlightSurvivesOneCallerGivingUpAndStopsWhenAllDo(t *testing.T) {
-	var g flightGroup[int]
+	var g Flights[int]
 	started := make(chan struct{})
-	cancelled := make(chan struct{})
 	release := make(chan struct{})
+	var callCtx context.Context
 	fn := func(ctx context.Context) (int, error) {
+		callCtx = ctx
 		close(started)
 		select {
 		case <-release:
 			return 7, nil
 		case <-ctx.Done():
-			close(cancelled)
 			return 0, ctx.Err()
 		}
 	}
 	impatient, giveUp := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { _, err := g.do(impatient, "k", fn); errc <- err }()
+	go func() { _, err := g.Do(impatient, "k", fn); errc <- err }()
 	<-started
 	patient := make(chan int, 1)
-	go func() { v, _ := g.do(context.Background(), "k", fn); patient <- v }()
-	time.Sleep(50 * time.Millisecond)
+	go func() { v, _ := g.Do(context.Background(), "k", fn); patient <- v }()
+	waitFor(t, func() bool { return g.Waiting("k") == 2 })
 	giveUp()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the impatient caller got %v", err)
 	}
-	select {
-	case <-cancelled:
-		t.Fatal("the shared call was cancelled while a caller still waited")
-	case <-time.After(50 * time.Millisecond):
+	// A cancel would have happened in the impatient caller's Do, before it
+	// returned.
+	if err := callCtx.Err(); err != nil {
+		t.Fatalf("the shared call was cancelled while a caller still waited: %v", err)
 	}
 	close(release)
 	if v := <-patient; v != 7 {
@@ -72,11 +72,11 @@ func TestFlightSurvivesOneCallerGivingUpAndStopsWhenAllDo(t *testing.T) {
 	}
 
 	// A lone caller who gives up cancels the call.
-	var g2 flightGroup[int]
+	var g2 Flights[int]
 	started2, cancelled2 := make(chan struct{}), make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started2; cancel() }()
-	g2.do(ctx, "k", func(ctx context.Context) (int, error) {
+	g2.Do(ctx, "k", func(ctx context.Context) (int, error) {
 		close(started2)
 		<-ctx.Done()
 		close(cancelled2)
@@ -86,5 +86,13 @@ func TestFlightSurvivesOneCallerGivingUpAndStopsWhenAllDo(t *testing.T) {
 	case <-cancelled2:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call went on after its only caller gave up")
+	}
+}
+
+// waitFor polls cond until it holds (the test's own deadline bounds it).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
 	}
 }

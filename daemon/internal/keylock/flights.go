@@ -1,0 +1,73 @@
+package keylock
+
+import (
+	"context"
+	"sync"
+)
+
+// Flights runs one call per key at a time and gives its result to every
+// caller that asked meanwhile: kubelet's retry of a call still in progress
+// gets the first call's answer, and concurrent pulls of one image make one
+// download. Unlike a plain singleflight, the call runs on its own context,
+// cancelled only when every waiting caller has given up: one impatient
+// client does not fail the others' call.
+type Flights[T any] struct {
+	mu      sync.Mutex
+	flights map[string]*flight[T] // guarded by mu
+}
+
+type flight[T any] struct {
+	done    chan struct{}
+	val     T
+	err     error
+	waiters int // guarded by the group's mu
+	cancel  context.CancelFunc
+}
+
+// Do returns fn's result for key, starting fn unless a call for key is running.
+func (g *Flights[T]) Do(ctx context.Context, key string, fn func(context.Context) (T, error)) (T, error) {
+	g.mu.Lock()
+	if g.flights == nil {
+		g.flights = map[string]*flight[T]{}
+	}
+	f, ok := g.flights[key]
+	if !ok {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight[T]{done: make(chan struct{}), cancel: cancel}
+		g.flights[key] = f
+		go g.run(fctx, key, f, fn)
+	}
+	f.waiters++
+	g.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		g.mu.Lock()
+		if f.waiters--; f.waiters == 0 {
+			f.cancel()
+		}
+		g.mu.Unlock()
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+func (g *Flights[T]) run(ctx context.Context, key string, f *flight[T], fn func(context.Context) (T, error)) {
+	f.val, f.err = fn(ctx)
+	g.mu.Lock()
+	delete(g.flights, key)
+	g.mu.Unlock()
+	f.cancel()
+	close(f.done)
+}
+
+// Waiting is how many callers wait for key's call (0 when none runs).
+func (g *Flights[T]) Waiting(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.flights[key]; ok {
+		return f.waiters
+	}
+	return 0
+}
