@@ -32,6 +32,9 @@ type Options struct {
 	// out those whose name matches; both are go test's -run and -skip
 	// patterns over "group/Check".
 	Run, Skip string
+	// Began, when set, is called once the suite is set up, with what it
+	// runs against (shim, runtime, namespace, capabilities).
+	Began func(about string)
 	// Started, when set, is called as each check starts.
 	Started func(name string)
 	// Logged, when set, is called with each line a check logs, as it
@@ -39,16 +42,9 @@ type Options struct {
 	Logged func(name, line string)
 	// Finished, when set, is called with each check's result.
 	Finished func(Result)
-}
-
-// Describe says what RunSuite will run against (shim, runtime, namespace,
-// capabilities), or why it cannot; it does nothing else.
-func Describe(cfg Config) (string, error) {
-	s, err := newSuite(cfg)
-	if err != nil {
-		return "", err
-	}
-	return s.describe(), nil
+	// Stop, when closed, ends the run after the running check (and its
+	// cleanup); the checks not run have no result.
+	Stop <-chan struct{}
 }
 
 // RunSuite runs the selected checks against the shim one after the other,
@@ -69,9 +65,17 @@ func RunSuite(cfg Config, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Began != nil {
+		opts.Began(s.describe())
+	}
 	var results []Result
 	for _, g := range allGroups() {
 		for _, c := range g.checks {
+			select {
+			case <-opts.Stop:
+				return results, nil
+			default:
+			}
 			name := g.name + "/" + c.name
 			if (opts.Run != "" && !run.matches(name)) || skip.matches(name) {
 				continue
