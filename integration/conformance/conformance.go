@@ -7,7 +7,7 @@
 // any shim binary (RunSuite); a runtime author can also call Run from a
 // test of their own:
 //
-//	func TestMyShim(t T) {
+//	func TestMyShim(t *testing.T) {
 //		conformance.Run(t, conformance.Config{
 //			Shim:    "/usr/local/bin/containerd-shim-mine-v2",
 //			Runtime: "runc",
