@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -124,5 +125,18 @@ func TestParseCapabilitiesRefusesUnknownNames(t *testing.T) {
 	}
 	if _, err := ParseCapabilities("task-v3,checkpoint"); err == nil || !strings.Contains(err.Error(), `"checkpoint"`) {
 		t.Errorf("ParseCapabilities accepted an unknown name: %v", err)
+	}
+}
+
+func TestRunSuiteRunsNothingOnAHostOrConfigThatCannotRunIt(t *testing.T) {
+	started := 0
+	opts := Options{Started: func(string) { started++ }}
+	results, err := RunSuite(Config{Shim: "/bin/true", Runtime: "no-such-runtime-for-conformance"}, opts)
+	if !errors.Is(err, ErrUnavailable) || len(results) != 0 || started != 0 {
+		t.Errorf("missing runtime: results %v, started %d, err %v; want ErrUnavailable and nothing run", results, started, err)
+	}
+	opts.Run = "task/("
+	if _, err := RunSuite(Config{Shim: "/bin/true"}, opts); err == nil || !strings.Contains(err.Error(), "task/(") || started != 0 {
+		t.Errorf("bad -run pattern: err %v, started %d; want an error naming the pattern", err, started)
 	}
 }

@@ -56,11 +56,15 @@ type junitMessage struct {
 
 // junitReport turns the results of one run into a JUnit document.
 func junitReport(cfg conformance.Config, results []conformance.Result, at time.Time) junitSuites {
+	runtime := cfg.Runtime
+	if runtime == "" {
+		runtime = "runc" // the suite's default
+	}
 	s := junitSuite{
 		Name:      "runlet-conformance/" + filepath.Base(cfg.Shim),
 		Timestamp: at.UTC().Format("2006-01-02T15:04:05"),
 		Properties: []junitProperty{
-			{"shim", cfg.Shim}, {"runtime", cfg.Runtime}, {"default-root", cfg.DefaultRoot},
+			{"shim", cfg.Shim}, {"runtime", runtime}, {"default-root", cfg.DefaultRoot},
 			{"supports", fmt.Sprint(cfg.Supports)},
 		},
 	}
