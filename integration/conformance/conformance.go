@@ -64,6 +64,11 @@ const (
 	// many attempts that takes (runlet's shims; containerd 1.6 gives up
 	// on an event after five retries). Never probed: checked when claimed.
 	EventsKept Capability = "events-kept"
+	// Checkpoint: the Checkpoint RPC reaches criu through the runtime
+	// (containerd's runc shim, runlet's). Probed: a shim answering
+	// Unimplemented has its check skipped; whether criu can dump on the
+	// host is a separate matter (the check skips, quoting criu).
+	Checkpoint Capability = "checkpoint"
 )
 
 // Config names the shim under test and what it supports.

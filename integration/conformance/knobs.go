@@ -13,6 +13,7 @@ var capabilityDocs = map[Capability]string{
 	ConcurrentFirstStart: "racing first starts of a group fork one server; never probed, checked when claimed",
 	CRILogURI:            "crilog:// stdio: the shim writes the kubelet's log format (runlet); probed through -info",
 	EventsKept:           "events a daemon could not take are delivered once it is back; never probed, checked when claimed",
+	Checkpoint:           "the Checkpoint RPC reaches criu through the runtime; probed (Unimplemented skips)",
 }
 
 // deviationDocs says in one line what each accepted deviation relaxes.

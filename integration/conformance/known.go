@@ -34,7 +34,7 @@ func RunletShimConfig(shim, runtime string) Config {
 		Runtime:     runtime,
 		DefaultRoot: "/run/runlet/runtime/" + runtime,
 		Supports: []Capability{BootstrapV3, TaskV3, Info, OutputBeforeExit, ConcurrentFirstStart,
-			BinaryLogURI, CRILogURI, EventsKept},
+			BinaryLogURI, CRILogURI, EventsKept, Checkpoint},
 	}
 }
 
@@ -47,7 +47,7 @@ func Containerd16Config(shim string) Config {
 		Runtime:       "runc",
 		DefaultRoot:   "/run/containerd/runc",
 		PublishBinary: "/usr/bin/containerd",
-		Supports:      []Capability{BinaryLogURI},
+		Supports:      []Capability{BinaryLogURI, Checkpoint},
 		Lacks: map[Capability]string{
 			BootstrapV3: why + " (bootstrap v3 is containerd >= 2.3)",
 			TaskV3:      why + " (task v3 is containerd >= 2.0)",

@@ -119,8 +119,10 @@ func subVersion(t T, x *tx) {
 
 // subCheckpoint: Checkpoint is implemented: it either writes an image and
 // publishes /tasks/checkpointed, or fails with the error of criu or the
-// runtime, never NotImplemented.
+// runtime; NotImplemented fails a shim that claims the capability and
+// skips one that does not.
 func subCheckpoint(t T, x *tx) {
+	claimed := x.s.cfg.require(t, Checkpoint)
 	s, b, _, _ := x.run("sleep", "3600")
 	image := filepath.Join(x.Dir, "checkpoint")
 	copts, err := proto.Marshal(&options.CheckpointOptions{Exit: false, WorkPath: filepath.Join(x.Dir, "criu-work")})
@@ -133,7 +135,11 @@ func subCheckpoint(t T, x *tx) {
 	if err != nil {
 		code := status.Code(err)
 		if code == codes.Unimplemented || strings.Contains(err.Error(), "not implemented") {
-			t.Fatalf("Checkpoint is not implemented: %v", err)
+			if !claimed {
+				x.stop(s, b.ID)
+				t.Skipf("probe: shim does not implement Checkpoint: %v", err)
+			}
+			t.Fatalf("Checkpoint is not implemented, but the shim claims %s: %v", Checkpoint, err)
 		}
 		msg := strings.ToLower(err.Error())
 		if !strings.Contains(msg, "criu") && !strings.Contains(msg, "checkpoint") {

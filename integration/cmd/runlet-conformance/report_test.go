@@ -98,7 +98,7 @@ func TestFlagsDescribeAnUnknownShimFromScratch(t *testing.T) {
 
 func TestFlagsRefuseUnknownNamesAndMissingReasons(t *testing.T) {
 	for _, args := range [][]string{
-		{"-shim", "/s", "-supports", "checkpoint"},
+		{"-shim", "/s", "-supports", "crun"},
 		{"-shim", "/s", "-lacks", "no-such-capability"},
 		{"-shim", "/s", "-deviation", "duplicate-create-code"},
 		{"-shim", "/s", "-supports", "info", "-lacks", "info"},
