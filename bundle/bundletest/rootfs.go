@@ -107,7 +107,7 @@ func RemoveBusyboxRootfs(ctx context.Context, dir string) error {
 
 // StaticBusybox checks that the busybox at path ("": the one on PATH) runs
 // without a dynamic loader, as it must inside an empty rootfs, and returns
-// its path. A missing or dynamic busybox is errdefs.ErrNotFound.
+// its path. No busybox on PATH, or a dynamic one, is errdefs.ErrNotFound.
 func StaticBusybox(path string) (string, error) {
 	if path == "" {
 		p, err := exec.LookPath("busybox")
