@@ -91,8 +91,9 @@ test: build $(TEST_TOOLS) ## the whole suite: unit, wire round-trip, conformance
 unit: ## unit tests only (no root, no runtimes)
 	$(GO) test -count=1 -short ./...
 
-conformance: build ## shim conformance suite against any shim v2 binary: make conformance SHIM=/path/to/shim
-	RUNLET_CONFORMANCE_SHIM=$(SHIM) $(GO) test -count=1 -timeout 20m -v ./integration/conformance/ -run 'TestConformance$$'
+# The same command a runtime author runs with `go run .../runlet-conformance@VERSION`.
+conformance: build ## shim conformance suite against any shim v2 binary: make conformance SHIM=/path/to/shim [CONFORMANCE_FLAGS='-run task/ -junit report.xml']
+	$(GO) run ./integration/cmd/runlet-conformance -shim $(SHIM) $(CONFORMANCE_FLAGS)
 
 CONTAINERD_SHIM ?= /usr/bin/containerd-shim-runc-v2
 

@@ -56,10 +56,16 @@ func BusyboxRootfs(t testing.TB, dir string) {
 // /etc/group, and empty /dev, /proc, /sys, /tmp, /run. Without a static
 // busybox on the host it fails with errdefs.ErrNotFound.
 func WriteBusyboxRootfs(dir string) error {
-	src, err := staticBusybox()
+	src, err := StaticBusybox("")
 	if err != nil {
 		return err
 	}
+	return WriteBusyboxRootfsFrom(dir, src)
+}
+
+// WriteBusyboxRootfsFrom is WriteBusyboxRootfs with the static busybox at
+// src (checked by StaticBusybox).
+func WriteBusyboxRootfsFrom(dir, src string) error {
 	for name, mode := range rootfsDirs {
 		if err := mkdir(filepath.Join(dir, name), mode); err != nil {
 			return err
@@ -99,12 +105,16 @@ func RemoveBusyboxRootfs(ctx context.Context, dir string) error {
 	return errors.Join(errs...)
 }
 
-// staticBusybox finds busybox on the host and checks that it runs without a
-// dynamic loader, as it must inside an empty rootfs.
-func staticBusybox() (string, error) {
-	path, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", fmt.Errorf("busybox not found, install busybox-static: %w", errdefs.ErrNotFound)
+// StaticBusybox checks that the busybox at path ("": the one on PATH) runs
+// without a dynamic loader, as it must inside an empty rootfs, and returns
+// its path. No busybox on PATH, or a dynamic one, is errdefs.ErrNotFound.
+func StaticBusybox(path string) (string, error) {
+	if path == "" {
+		p, err := exec.LookPath("busybox")
+		if err != nil {
+			return "", fmt.Errorf("busybox not found, install busybox-static: %w", errdefs.ErrNotFound)
+		}
+		path = p
 	}
 	f, err := elf.Open(path)
 	if err != nil {

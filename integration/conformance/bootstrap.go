@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -30,7 +29,7 @@ func init() {
 // whole task life (create, start, wait, delete) over the task API version
 // the reply announced, with the runtime options honoured (the task's state
 // is in the root the options name).
-func bootRun(t *testing.T, x *tx, req shimtest.StartRequest) *shimtest.Started {
+func bootRun(t T, x *tx, req shimtest.StartRequest) *shimtest.Started {
 	t.Helper()
 	st, err := x.Start(x.ctx, req)
 	if err != nil {
@@ -45,7 +44,7 @@ func bootRun(t *testing.T, x *tx, req shimtest.StartRequest) *shimtest.Started {
 
 // bootTask runs a short task through a started shim; it checks the runtime
 // state lands in root/<namespace> while the task exists.
-func bootTask(t *testing.T, x *tx, s *shimtest.Shim, b *shimtest.Bundle, root string) {
+func bootTask(t T, x *tx, s *shimtest.Shim, b *shimtest.Bundle, root string) {
 	t.Helper()
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
 	x.create(s, b, io)
@@ -71,7 +70,7 @@ func bootTask(t *testing.T, x *tx, s *shimtest.Shim, b *shimtest.Bundle, root st
 
 var echoArgs = []string{"sh", "-c", "read x; echo pong $x"}
 
-func bootGen1(t *testing.T, x *tx) {
+func bootGen1(t T, x *tx) {
 	b := x.bundle(echoArgs...)
 	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen1, Options: x.Options()})
 	if st.Reply.Format != shimtest.ReplyRaw {
@@ -83,7 +82,7 @@ func bootGen1(t *testing.T, x *tx) {
 	bootTask(t, x, st.Shim, b, x.RuntimeRoot)
 }
 
-func bootGen2v2(t *testing.T, x *tx) {
+func bootGen2v2(t T, x *tx) {
 	b := x.bundle(echoArgs...)
 	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	if st.Reply.Format == shimtest.ReplyProto {
@@ -95,7 +94,7 @@ func bootGen2v2(t *testing.T, x *tx) {
 	bootTask(t, x, st.Shim, b, x.RuntimeRoot)
 }
 
-func bootGen2v3(t *testing.T, x *tx) {
+func bootGen2v3(t T, x *tx) {
 	claimed := x.s.cfg.require(t, TaskV3)
 	b := x.bundle(echoArgs...)
 	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 3, Options: x.Options()})
@@ -113,7 +112,7 @@ func bootGen2v3(t *testing.T, x *tx) {
 	bootTask(t, x, st.Shim, b, x.RuntimeRoot)
 }
 
-func bootGen3(t *testing.T, x *tx) {
+func bootGen3(t T, x *tx) {
 	claimed := x.s.cfg.require(t, BootstrapV3)
 	b := x.bundle(echoArgs...)
 	st, err := x.Start(x.ctx, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen3, Options: x.Options()})
@@ -144,7 +143,7 @@ func bootGen3(t *testing.T, x *tx) {
 
 // bootNoOptions: a daemon that sends no options at all (empty stdin, no
 // Create options) gets the shim's default runtime root.
-func bootNoOptions(t *testing.T, x *tx) {
+func bootNoOptions(t T, x *tx) {
 	if x.Target.DefaultRoot == "" {
 		t.Skip("Config.DefaultRoot not set: the shim's default runtime root is unknown")
 	}
@@ -174,7 +173,7 @@ func bootNoOptions(t *testing.T, x *tx) {
 	x.deleteTask(s, b.ID, "")
 }
 
-func bootSecondStart(t *testing.T, x *tx) {
+func bootSecondStart(t T, x *tx) {
 	b := x.bundle("sleep", "3600")
 	first := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	second := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
@@ -183,7 +182,7 @@ func bootSecondStart(t *testing.T, x *tx) {
 	}
 }
 
-func bootSocket(t *testing.T, x *tx) {
+func bootSocket(t T, x *tx) {
 	b := x.bundle("true")
 	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	path := shimtest.SocketPath(st.Reply.Address)
@@ -211,7 +210,7 @@ func bootSocket(t *testing.T, x *tx) {
 
 // bootDebug: containerd adds -debug when its own log level is debug; the
 // shim must start and serve as usual.
-func bootDebug(t *testing.T, x *tx) {
+func bootDebug(t T, x *tx) {
 	b := x.bundle(echoArgs...)
 	st := bootRun(t, x, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options(), Debug: true})
 	bootTask(t, x, st.Shim, b, x.RuntimeRoot)

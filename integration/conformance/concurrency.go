@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -26,7 +25,7 @@ func init() {
 // concStarts: with the sandbox's shim up (the CRI starts the sandbox
 // first), the app containers' racing `start`s all print its address and
 // no second server appears.
-func concStarts(t *testing.T, x *tx) {
+func concStarts(t T, x *tx) {
 	sandbox := x.bundle("sleep", "3600")
 	first, err := x.Start(x.ctx, shimtest.StartRequest{ID: sandbox.ID, Bundle: sandbox.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	if err != nil {
@@ -58,7 +57,7 @@ func concStarts(t *testing.T, x *tx) {
 }
 
 // raceStarts runs `start` for every bundle at once.
-func raceStarts(t *testing.T, x *tx, bundles []*shimtest.Bundle) []*shimtest.Started {
+func raceStarts(t T, x *tx, bundles []*shimtest.Bundle) []*shimtest.Started {
 	t.Helper()
 	started := make([]*shimtest.Started, len(bundles))
 	errs := make([]error, len(bundles))
@@ -84,7 +83,7 @@ func raceStarts(t *testing.T, x *tx, bundles []*shimtest.Bundle) []*shimtest.Sta
 // fork exactly one server. Eight rounds, since one clean round proves
 // little about a race (a shim with a window between bind and listen loses
 // about one round in four here).
-func concFirstStarts(t *testing.T, x *tx) {
+func concFirstStarts(t T, x *tx) {
 	const rounds = 8
 	if !x.s.cfg.claims(ConcurrentFirstStart) {
 		t.Skipf("capability %s not claimed: a race cannot be probed; containerd 1.6's start has the same window between bind and listen (seen forking a second server about once in 60 runs here)", ConcurrentFirstStart)
@@ -133,7 +132,7 @@ func concFirstStarts(t *testing.T, x *tx) {
 // concPod: eight containers in one shim created, started, waited for and
 // deleted all at once; each gets its own output, exit code and events in
 // order.
-func concPod(t *testing.T, x *tx) {
+func concPod(t T, x *tx) {
 	const n = 8
 	sandbox := x.bundle("sleep", "3600")
 	s := x.start(sandbox)
@@ -204,7 +203,7 @@ func concPod(t *testing.T, x *tx) {
 
 // concExecExits: twelve execs exiting at once each get exactly one
 // /tasks/exit with their own exit status.
-func concExecExits(t *testing.T, x *tx) {
+func concExecExits(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	const n = 12
 	for i := 0; i < n; i++ {

@@ -3,7 +3,9 @@
 // events, stdio, grouping, the delete and -info subcommands, and that it
 // leaks nothing. It drives real shims, real runtimes and real FIFOs.
 //
-// A runtime author calls Run from a test of their own:
+// The command integration/cmd/runlet-conformance runs the suite against
+// any shim binary (RunSuite); a runtime author can also call Run from a
+// test of their own:
 //
 //	func TestMyShim(t *testing.T) {
 //		conformance.Run(t, conformance.Config{
@@ -16,14 +18,15 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"testing"
 
+	"github.com/runlet/runlet/bundle/bundletest"
 	"github.com/runlet/runlet/integration/internal/shimtest"
 )
 
@@ -61,6 +64,11 @@ const (
 	// many attempts that takes (runlet's shims; containerd 1.6 gives up
 	// on an event after five retries). Never probed: checked when claimed.
 	EventsKept Capability = "events-kept"
+	// Checkpoint: the Checkpoint RPC reaches criu through the runtime
+	// (containerd's runc shim, runlet's). Probed: a shim answering
+	// Unimplemented has its check skipped; whether criu can dump on the
+	// host is a separate matter (the check skips, quoting criu).
+	Checkpoint Capability = "checkpoint"
 )
 
 // Config names the shim under test and what it supports.
@@ -85,6 +93,9 @@ type Config struct {
 	// A capability in neither list is probed: a shim that shows no sign of
 	// it has the check skipped with what it answered.
 	Lacks map[Capability]string
+	// Busybox is the static busybox the containers' root filesystems are
+	// made of ("": the one on PATH; Debian's busybox-static).
+	Busybox string
 	// Deviations are known departures from the protocol the shim's users
 	// accept, with the reason: the affected assertion still requires the
 	// call to fail (and the task to be unharmed) but accepts the shim's
@@ -129,13 +140,21 @@ func (c *Config) claims(cap Capability) bool {
 
 // require skips t when the shim lacks cap; it reports whether the shim
 // claims it (false: unknown, probe and skip on no sign of it).
-func (c *Config) require(t *testing.T, cap Capability) (claimed bool) {
+func (c *Config) require(t T, cap Capability) (claimed bool) {
 	t.Helper()
 	if reason, ok := c.Lacks[cap]; ok {
 		t.Skipf("shim lacks %s: %s", cap, reason)
 	}
 	return c.claims(cap)
 }
+
+// T is what a check needs of its test. *testing.T is one (Run, under go
+// test); the command's runner (RunSuite) has its own.
+type T = shimtest.T
+
+// ErrUnavailable is returned (wrapped) when the host cannot run the suite
+// at all: not root, no runtime, no static busybox. Under go test it skips.
+var ErrUnavailable = errors.New("this host cannot run the shim conformance suite")
 
 // suite is what every check gets.
 type suite struct {
@@ -144,22 +163,17 @@ type suite struct {
 	namespace string
 }
 
-// Run runs every check against the shim as subtests of t. Each check has
-// its own bundles, events server and stdio, and is followed by a leak
-// check. Run skips under -short and without root.
-func Run(t *testing.T, cfg Config) {
-	if testing.Short() {
-		t.Skip("shim conformance drives real shims and runtimes: skipped in -short mode")
-	}
+// newSuite checks cfg and the host, and gives the run its namespace.
+func newSuite(cfg Config) (*suite, error) {
 	if os.Geteuid() != 0 {
-		t.Skip("shim conformance needs root")
+		return nil, fmt.Errorf("%w: it needs root (mounts, cgroups, runtimes)", ErrUnavailable)
 	}
 	shim, err := filepath.Abs(cfg.Shim)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("shim %q: %w", cfg.Shim, err)
 	}
 	if fi, err := os.Stat(shim); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-		t.Fatalf("shim %q is not an executable file: %v", cfg.Shim, err)
+		return nil, fmt.Errorf("shim %q is not an executable file (%v)", cfg.Shim, err)
 	}
 	cfg.Shim = shim
 	if cfg.Runtime == "" {
@@ -167,34 +181,53 @@ func Run(t *testing.T, cfg Config) {
 	}
 	runtime, err := exec.LookPath(cfg.Runtime)
 	if err != nil {
-		t.Skipf("runtime %q not found: %v", cfg.Runtime, err)
+		return nil, fmt.Errorf("%w: runtime %q not found: %w", ErrUnavailable, cfg.Runtime, err)
+	}
+	busybox, err := bundletest.StaticBusybox(cfg.Busybox)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the containers' root filesystem needs a static busybox: %w", ErrUnavailable, err)
 	}
 	for _, c := range cfg.Supports {
 		if reason, ok := cfg.Lacks[c]; ok {
-			t.Fatalf("config both supports and lacks %s (%s)", c, reason)
+			return nil, fmt.Errorf("config both supports and lacks %s (%s)", c, reason)
 		}
 	}
-	s := &suite{
+	return &suite{
 		cfg: cfg,
 		target: shimtest.Target{
 			Shim: shim, Runtime: runtime, DefaultRoot: cfg.DefaultRoot,
 			PublishBinary:     cfg.PublishBinary,
 			TerminalStdinLeak: cfg.Deviations[TerminalStdinFIFOLeak],
+			Busybox:           busybox,
 		},
 		namespace: "conformance-" + shimtest.RandomHex(4),
-	}
-	t.Logf("shim %s, runtime %s, namespace %s, supports %v, lacks %s",
-		shim, runtime, s.namespace, cfg.Supports, lacks(cfg.Lacks))
-	for _, g := range append(groups, taskV3Group()) {
-		t.Run(g.name, func(t *testing.T) {
-			for _, c := range g.checks {
-				t.Run(c.name, func(t *testing.T) {
-					c.run(t, s.env(t))
-				})
-			}
-		})
-	}
+	}, nil
 }
+
+func (s *suite) describe() string {
+	return fmt.Sprintf("shim %s, runtime %s, namespace %s, supports %v, lacks %s",
+		s.cfg.Shim, s.target.Runtime, s.namespace, s.cfg.Supports, lacks(s.cfg.Lacks))
+}
+
+// runCheck runs one check in its own world (bundles, events server,
+// stdio), whose cleanup ends with the leak check.
+func (s *suite) runCheck(t T, c check) {
+	c.run(t, s.env(t))
+}
+
+// Checks lists the name of every check, "group/Check", in the order the
+// suite runs them.
+func Checks() []string {
+	var names []string
+	for _, g := range allGroups() {
+		for _, c := range g.checks {
+			names = append(names, g.name+"/"+c.name)
+		}
+	}
+	return names
+}
+
+func allGroups() []group { return append(groups[:len(groups):len(groups)], taskV3Group()) }
 
 func lacks(m map[Capability]string) string {
 	var out []string
@@ -208,7 +241,7 @@ func lacks(m map[Capability]string) string {
 // check is one named subtest.
 type check struct {
 	name string
-	run  func(t *testing.T, x *tx)
+	run  func(t T, x *tx)
 }
 
 type group struct {
@@ -227,8 +260,8 @@ func register(name string, checks ...check) {
 // of NotFound over containerd.task.v3.Task (what containerd >= 2.0
 // speaks), for shims that claim task-v3.
 func taskV3Group() group {
-	over3 := func(run func(*testing.T, *tx)) func(*testing.T, *tx) {
-		return func(t *testing.T, x *tx) {
+	over3 := func(run func(T, *tx)) func(T, *tx) {
+		return func(t T, x *tx) {
 			if !x.s.cfg.claims(TaskV3) {
 				if reason, ok := x.s.cfg.Lacks[TaskV3]; ok {
 					t.Skipf("shim lacks %s: %s", TaskV3, reason)

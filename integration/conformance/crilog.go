@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -37,7 +36,7 @@ const criLogMaxLine = 16 * 1024
 // CONTENT" records, F for a full line, P for a partial one (long lines cut
 // at 16 KiB), and the records of each stream reassemble into exactly what
 // the container wrote.
-func crilogFormat(t *testing.T, x *tx) {
+func crilogFormat(t T, x *tx) {
 	crilogRequire(t, x)
 	const long = 40000 // three records: P 16384, P 16384, F 7232
 	script := fmt.Sprintf(`echo first; echo to-stderr >&2; head -c %d /dev/zero | tr '\0' L; echo; printf 'crlf\r\n'; printf 'no-newline-at-exit'`, long)
@@ -131,7 +130,7 @@ func abbreviate(lines []string) []string {
 
 // crilogRequire skips unless the shim claims crilog:// or lists it in
 // its RuntimeInfo.
-func crilogRequire(t *testing.T, x *tx) {
+func crilogRequire(t T, x *tx) {
 	t.Helper()
 	if x.s.cfg.claims(CRILogURI) {
 		return
@@ -154,7 +153,7 @@ const reopenLogAnnotation = "io.runlet.shim/reopen-log"
 // crilogReopen: after the kubelet renames the log (rotation), an Update
 // carrying the reopen annotation makes the shim write to a new file at
 // the path; nothing is lost or written to the wrong file.
-func crilogReopen(t *testing.T, x *tx) {
+func crilogReopen(t T, x *tx) {
 	crilogRequire(t, x)
 	b := x.bundle("sh", "-c", "read x; echo before; read y; echo after")
 	s := x.start(b)

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -28,7 +27,7 @@ func init() {
 
 // daemonAddressFile: `start` leaves bundle/address holding the address it
 // printed: a restarted containerd finds its shims through it.
-func daemonAddressFile(t *testing.T, x *tx) {
+func daemonAddressFile(t T, x *tx) {
 	b := x.bundle("true")
 	st, err := x.Start(x.ctx, shimtest.StartRequest{ID: b.ID, Bundle: b.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	if err != nil {
@@ -45,7 +44,7 @@ func daemonAddressFile(t *testing.T, x *tx) {
 
 // daemonReconnect: a daemon that restarts dials the shim again; the tasks
 // are still there and a Wait on the new connection returns the exit.
-func daemonReconnect(t *testing.T, x *tx) {
+func daemonReconnect(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	if err := s.Reconnect(x.within(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -80,7 +79,7 @@ func daemonReconnect(t *testing.T, x *tx) {
 
 // daemonEventsAway: with nobody serving TTRPC_ADDRESS the shim still runs
 // tasks; publishing must never block an RPC.
-func daemonEventsAway(t *testing.T, x *tx) {
+func daemonEventsAway(t T, x *tx) {
 	b := x.bundle("sh", "-c", "echo hi; exit 7")
 	s := x.start(b)
 	if err := x.Events.Close(x.within(time.Minute)); err != nil {
@@ -98,7 +97,7 @@ func daemonEventsAway(t *testing.T, x *tx) {
 
 // daemonKillExited: Kill of a process that has exited is NotFound (the
 // daemon ignores NotFound when it stops a task that died on its own).
-func daemonKillExited(t *testing.T, x *tx) {
+func daemonKillExited(t T, x *tx) {
 	s, b, _, _ := x.run("true")
 	x.wait(s, b.ID, "")
 	_, err := s.Client.Kill(x.within(time.Minute), &task.KillRequest{Id: b.ID, Signal: uint32(syscall.SIGKILL)})
@@ -108,7 +107,7 @@ func daemonKillExited(t *testing.T, x *tx) {
 
 // daemonEnvelopes: every envelope carries the namespace of the shim and a
 // timestamp.
-func daemonEnvelopes(t *testing.T, x *tx) {
+func daemonEnvelopes(t T, x *tx) {
 	s, b, _, _ := x.run("true")
 	x.wait(s, b.ID, "")
 	x.deleteTask(s, b.ID, "")

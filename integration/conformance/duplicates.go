@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -137,7 +136,7 @@ func publishedOnce[T proto.Message](x *tx, topic, id string, pred func(T) bool) 
 // dupStarts: eight Starts of one created task: one starts it, the others
 // fail with FailedPrecondition (it is no longer created); the init pid is
 // the one Create reported and /tasks/start is published once.
-func dupStarts(t *testing.T, x *tx) {
+func dupStarts(t T, x *tx) {
 	s, bystander, b := x.pod("sleep", "3600")
 	pid := x.create(s, b, nil)
 	pids := make([]uint32, racers)
@@ -163,7 +162,7 @@ func dupStarts(t *testing.T, x *tx) {
 // dupKills: eight SIGKILLs and eight Waits of one running task at once:
 // every Kill succeeds or finds the process gone (NotFound), every Wait
 // returns 137, and the exit is published once.
-func dupKills(t *testing.T, x *tx) {
+func dupKills(t T, x *tx) {
 	s, bystander, b := x.runningPod("sleep", "3600")
 	waits := make([]*task.WaitResponse, racers)
 	var wg sync.WaitGroup
@@ -199,7 +198,7 @@ func dupKills(t *testing.T, x *tx) {
 // dupDeletes: eight Deletes of one exited task: one deletes it (with its
 // exit status), the others find it gone (NotFound); the rootfs is
 // unmounted and /tasks/delete published once.
-func dupDeletes(t *testing.T, x *tx) {
+func dupDeletes(t T, x *tx) {
 	s, bystander, b := x.runningPod("sh", "-c", "exit 5")
 	x.wait(s, b.ID, "")
 	resps := make([]*task.DeleteResponse, racers)
@@ -225,7 +224,7 @@ func dupDeletes(t *testing.T, x *tx) {
 // dupExecs: eight Execs with one exec id: one adds it, the others get
 // AlreadyExists; eight Starts of it run it once (its output appears once);
 // eight Deletes of it once it exited: one succeeds, the others NotFound.
-func dupExecs(t *testing.T, x *tx) {
+func dupExecs(t T, x *tx) {
 	s, bystander, b := x.runningPod("sleep", "3600")
 	const execID = "once"
 	io := x.NewStdio(shimtest.StdioOptions{})
@@ -267,7 +266,7 @@ func dupExecs(t *testing.T, x *tx) {
 // returns that, and exactly one /tasks/exit is published. A Start fails
 // only with FailedPrecondition (started already, or killed first); a Kill
 // succeeds or finds the process gone (NotFound).
-func dupStartKill(t *testing.T, x *tx) {
+func dupStartKill(t T, x *tx) {
 	s, bystander, b := x.pod("sleep", "3600")
 	x.create(s, b, nil)
 	errs := race(func(i int) error {

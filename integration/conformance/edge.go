@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -30,15 +29,15 @@ func init() {
 		check{"RunningExecCannotBeDeletedExitedExecKillIsNotFound", edgeExecDelete},
 		check{"ShutdownKeepsServingWhileExitedTaskIsNotDeleted", edgeShutdownExited},
 		check{"OverlayRootfsIsMountedAndUnmounted", edgeOverlay},
-		check{"FileURIStdoutWritesToTheFile", func(t *testing.T, x *tx) { edgeFileURI(t, x, true) }},
-		check{"FileURIStdoutCreatesMissingParentDir", func(t *testing.T, x *tx) { edgeFileURI(t, x, false) }},
+		check{"FileURIStdoutWritesToTheFile", func(t T, x *tx) { edgeFileURI(t, x, true) }},
+		check{"FileURIStdoutCreatesMissingParentDir", func(t T, x *tx) { edgeFileURI(t, x, false) }},
 		check{"BinaryURIStdoutFeedsALoggingBinary", edgeBinaryURI},
 	)
 }
 
 // edgeWaitBeforeStart: Wait on a created task blocks until it has run and
 // exited, then returns its exit status.
-func edgeWaitBeforeStart(t *testing.T, x *tx) {
+func edgeWaitBeforeStart(t T, x *tx) {
 	b := x.bundle("sh", "-c", "exit 4")
 	s := x.start(b)
 	x.create(s, b, nil)
@@ -77,7 +76,7 @@ func edgeWaitBeforeStart(t *testing.T, x *tx) {
 
 // edgeDeleteCreated: a task that was created but never started can be
 // deleted; its runtime state and rootfs mount go, /tasks/delete is sent.
-func edgeDeleteCreated(t *testing.T, x *tx) {
+func edgeDeleteCreated(t T, x *tx) {
 	b := x.bundle("sleep", "3600")
 	s := x.start(b)
 	x.create(s, b, nil)
@@ -99,7 +98,7 @@ func edgeDeleteCreated(t *testing.T, x *tx) {
 
 // edgeKillCreated: SIGKILL to a created task (the CRI stops containers
 // that never started) ends it: Wait returns, Delete cleans up.
-func edgeKillCreated(t *testing.T, x *tx) {
+func edgeKillCreated(t T, x *tx) {
 	b := x.bundle("sleep", "3600")
 	s := x.start(b)
 	x.create(s, b, nil)
@@ -114,7 +113,7 @@ func edgeKillCreated(t *testing.T, x *tx) {
 
 // edgeStartTwice: a second Start of a running task fails and changes
 // nothing.
-func edgeStartTwice(t *testing.T, x *tx) {
+func edgeStartTwice(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	if _, err := s.Client.Start(x.within(time.Minute), &task.StartRequest{Id: b.ID}); err == nil {
 		t.Errorf("second Start of a running task succeeded")
@@ -127,7 +126,7 @@ func edgeStartTwice(t *testing.T, x *tx) {
 
 // edgeExecDelete: a running exec cannot be deleted; once it exited, Kill
 // of it is NotFound and Delete works.
-func edgeExecDelete(t *testing.T, x *tx) {
+func edgeExecDelete(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	x.exec(s, b, "sleeper", nil, false, "sleep", "3600")
 	if _, err := s.Client.Delete(x.within(time.Minute), &task.DeleteRequest{Id: b.ID, ExecId: "sleeper"}); err == nil {
@@ -146,7 +145,7 @@ func edgeExecDelete(t *testing.T, x *tx) {
 
 // edgeShutdownExited: an exited task that is not yet deleted still counts:
 // Shutdown must not end the shim (the daemon has yet to Delete it).
-func edgeShutdownExited(t *testing.T, x *tx) {
+func edgeShutdownExited(t T, x *tx) {
 	s, b, _, _ := x.run("true")
 	x.wait(s, b.ID, "")
 	if _, err := s.Client.Shutdown(x.within(time.Minute), &task.ShutdownRequest{Id: b.ID}); err != nil {
@@ -159,7 +158,7 @@ func edgeShutdownExited(t *testing.T, x *tx) {
 
 // edgeOverlay: an overlay rootfs (what a snapshotter hands over) is
 // mounted at bundle/rootfs, writable, and unmounted on Delete.
-func edgeOverlay(t *testing.T, x *tx) {
+func edgeOverlay(t T, x *tx) {
 	b := x.bundle("sh", "-c", "echo written > /from-container && cat /from-container")
 	upper := filepath.Join(x.Dir, "overlay", b.ID, "upper")
 	work := filepath.Join(x.Dir, "overlay", b.ID, "work")
@@ -196,7 +195,7 @@ func edgeOverlay(t *testing.T, x *tx) {
 // edgeFileURI: a file:// stdout URI (containerd's log-to-file) makes the
 // shim write stdout and stderr to that file, creating its directory when
 // missing as containerd's shim does.
-func edgeFileURI(t *testing.T, x *tx, dirExists bool) {
+func edgeFileURI(t T, x *tx, dirExists bool) {
 	b := x.bundle("sh", "-c", "echo to-out; echo to-err >&2")
 	s := x.start(b)
 	logFile := filepath.Join(x.Dir, "file-uri", "task.log")
@@ -242,7 +241,7 @@ wait
 // edgeBinaryURI: a binary:// stdout URI (containerd's logging binaries,
 // used by nerdctl) makes the shim start the binary with the streams on
 // fds 3 and 4, and the binary sees everything the task wrote.
-func edgeBinaryURI(t *testing.T, x *tx) {
+func edgeBinaryURI(t T, x *tx) {
 	claimed := x.s.cfg.require(t, BinaryLogURI)
 	b := x.bundle("sh", "-c", "echo to-out; echo to-err >&2")
 	s := x.start(b)
@@ -288,7 +287,7 @@ func edgeBinaryURI(t *testing.T, x *tx) {
 
 // edgeExitedTask: an exec into, or a Pause of, a task whose init has
 // exited fails, and the task can still be deleted with its exit status.
-func edgeExitedTask(t *testing.T, x *tx) {
+func edgeExitedTask(t T, x *tx) {
 	s, b, _, _ := x.run("sh", "-c", "exit 6")
 	x.wait(s, b.ID, "")
 	_, err := s.Client.Exec(x.within(time.Minute), &task.ExecProcessRequest{Id: b.ID, ExecId: "late", Spec: x.processSpec(b, false, "true")})
@@ -310,7 +309,7 @@ func edgeExitedTask(t *testing.T, x *tx) {
 
 // edgeConcurrentWaits: several Waits on one process (a daemon's and a CRI
 // client's) all return the same exit.
-func edgeConcurrentWaits(t *testing.T, x *tx) {
+func edgeConcurrentWaits(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	const n = 4
 	type result struct {

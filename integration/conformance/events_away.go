@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"slices"
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -25,7 +24,7 @@ const keptAttempts = 16
 // is OOM-killed; then something on that path refuses connections for
 // keptAttempts deliveries (a daemon starting up); then a new daemon serves
 // the path. It receives /tasks/oom and /tasks/exit, in that order.
-func awayOOMExitKept(t *testing.T, x *tx) {
+func awayOOMExitKept(t T, x *tx) {
 	if !x.s.cfg.claims(EventsKept) {
 		t.Skipf("capability %s not claimed: a shim that drops events after a while cannot be told apart by a probe", EventsKept)
 	}
@@ -65,7 +64,7 @@ func awayOOMExitKept(t *testing.T, x *tx) {
 // awayStalled: a daemon that takes event calls and answers none does not
 // hold up the exit: Wait returns the status and Delete works; once the
 // daemon answers again, the events arrive in order.
-func awayStalled(t *testing.T, x *tx) {
+func awayStalled(t T, x *tx) {
 	b := x.bundle("sh", "-c", "exit 7")
 	s := x.start(b)
 	x.Events.Stall()

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -30,7 +29,7 @@ func init() {
 // output and exit code; events exec-added, exec-started, exit (with the
 // exec id), and when the init dies while an exec runs, the exec's exit is
 // published before the init's.
-func execLifecycle(t *testing.T, x *tx) {
+func execLifecycle(t T, x *tx) {
 	s, b, _, initPid := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{})
 	req := &task.ExecProcessRequest{Id: b.ID, ExecId: "e1", Spec: x.processSpec(b, false, "sh", "-c", "echo exec-out; echo exec-err >&2; exit 5"),
@@ -101,7 +100,7 @@ func execLifecycle(t *testing.T, x *tx) {
 }
 
 // execResizePty: an exec with a terminal sees the size ResizePty sets.
-func execResizePty(t *testing.T, x *tx) {
+func execResizePty(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true, Terminal: true})
 	x.exec(s, b, "tty", io, true, "sh", "-c", "echo ready; read x; stty size")
@@ -126,7 +125,7 @@ func execResizePty(t *testing.T, x *tx) {
 // execCloseIO: closing the client's end of the stdin FIFO is not EOF for
 // the process (a client may re-attach); CloseIO is. `cat` echoes what it
 // reads and exits on EOF.
-func execCloseIO(t *testing.T, x *tx) {
+func execCloseIO(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
 	x.exec(s, b, "cat", io, false, "cat")
@@ -170,7 +169,7 @@ func execCloseIO(t *testing.T, x *tx) {
 
 // execMany: 20 execs one after the other, then 10 at once, each with its
 // own output and exit code.
-func execMany(t *testing.T, x *tx) {
+func execMany(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	// Stdio sets are made on the test goroutine (NewStdio may t.Fatal).
 	runOne := func(i int, io *shimtest.Stdio) error {
@@ -238,7 +237,7 @@ func execMany(t *testing.T, x *tx) {
 // execTerminalDrain: a terminal exec that writes 100000 bytes and exits at
 // once has all of it delivered (a pty master returns EIO once the last
 // slave is closed: a shim must read what is buffered first).
-func execTerminalDrain(t *testing.T, x *tx) {
+func execTerminalDrain(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{Terminal: true})
 	x.exec(s, b, "burst", io, true, "sh", "-c", `head -c 100000 /dev/zero | tr '\0' x; echo; echo END`)
@@ -257,7 +256,7 @@ func execTerminalDrain(t *testing.T, x *tx) {
 }
 
 // execCloseIOInit: CloseIO without exec id closes the init's stdin.
-func execCloseIOInit(t *testing.T, x *tx) {
+func execCloseIOInit(t T, x *tx) {
 	b := x.bundle("cat")
 	s := x.start(b)
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
@@ -282,7 +281,7 @@ func execCloseIOInit(t *testing.T, x *tx) {
 // execChildHoldsStdout: an exec that exits while a child it left behind
 // still holds its stdout open is reported exited (Wait returns its status)
 // instead of waiting for an EOF that never comes.
-func execChildHoldsStdout(t *testing.T, x *tx) {
+func execChildHoldsStdout(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{})
 	x.exec(s, b, "parent", io, false, "sh", "-c", "sleep 3600 & echo parent-done; exit 9")

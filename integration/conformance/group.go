@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -11,8 +10,8 @@ import (
 
 func init() {
 	register("group",
-		check{"SandboxIDAnnotationSharesOneShim", func(t *testing.T, x *tx) { groupShare(t, x, "io.kubernetes.cri.sandbox-id") }},
-		check{"RuncGroupAnnotationSharesOneShim", func(t *testing.T, x *tx) { groupShare(t, x, "io.containerd.runc.v2.group") }},
+		check{"SandboxIDAnnotationSharesOneShim", func(t T, x *tx) { groupShare(t, x, "io.kubernetes.cri.sandbox-id") }},
+		check{"RuncGroupAnnotationSharesOneShim", func(t T, x *tx) { groupShare(t, x, "io.containerd.runc.v2.group") }},
 		check{"OOMKillPublishesOOMEventAndExit137", eventsOOM},
 	)
 }
@@ -20,7 +19,7 @@ func init() {
 // groupShare: a second container whose spec names the first as its group
 // gets the same address from `start`, one shim process serves both, and
 // the shim exits only once both are deleted.
-func groupShare(t *testing.T, x *tx, label string) {
+func groupShare(t T, x *tx, label string) {
 	sandbox := x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}})
 	first, err := x.Start(x.ctx, shimtest.StartRequest{ID: sandbox.ID, Bundle: sandbox.Path, Gen: shimtest.Gen2, MaxVersion: 2, Options: x.Options()})
 	if err != nil {
@@ -67,7 +66,7 @@ func (x *tx) oomBundle() *shimtest.Bundle {
 
 // eventsOOM: a container that outgrows its memory limit is OOM-killed:
 // /tasks/oom, then exit 137.
-func eventsOOM(t *testing.T, x *tx) {
+func eventsOOM(t T, x *tx) {
 	b := x.oomBundle()
 	s := x.start(b)
 	x.create(s, b, nil)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -24,7 +23,7 @@ import (
 // tx is one check's world.
 type tx struct {
 	*shimtest.Env
-	t   *testing.T
+	t   T
 	s   *suite
 	ctx context.Context
 	// maxVersion is the MAX_SHIM_VERSION start sends (2 unless a check
@@ -36,7 +35,7 @@ type tx struct {
 // only to turn a hang into a failure, never to measure speed.
 const checkTimeout = 4 * time.Minute
 
-func (s *suite) env(t *testing.T) *tx {
+func (s *suite) env(t T) *tx {
 	e := shimtest.NewEnv(t, s.target, s.namespace)
 	return &tx{Env: e, t: t, s: s, ctx: shimtest.Context(t, checkTimeout), maxVersion: 2}
 }
@@ -183,7 +182,7 @@ func (x *tx) processSpec(b *shimtest.Bundle, terminal bool, args ...string) *any
 
 // specAny encodes a runtime-spec type as containerd's typeurl does: JSON
 // under types.containerd.io/opencontainers/runtime-spec/1/<Name>.
-func specAny(t *testing.T, name string, v any) *anypb.Any {
+func specAny(t T, name string, v any) *anypb.Any {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -215,7 +214,7 @@ func (x *tx) output(buf *shimtest.SafeBuffer, what, want string) {
 }
 
 // wantCode checks a ttrpc error's status code.
-func wantCode(t *testing.T, what string, err error, want codes.Code) {
+func wantCode(t T, what string, err error, want codes.Code) {
 	t.Helper()
 	if err == nil {
 		t.Errorf("%s: no error, want %v", what, want)

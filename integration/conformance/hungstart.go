@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +28,7 @@ type startGate struct {
 	wrapper, entered, gate string
 }
 
-func newStartGate(t *testing.T, dir, runtime string) *startGate {
+func newStartGate(t T, dir, runtime string) *startGate {
 	t.Helper()
 	g := &startGate{
 		wrapper: filepath.Join(dir, "gated-runtime"),
@@ -83,7 +82,7 @@ func (g *startGate) release() {
 // exists, `runtime start` has not returned), SIGKILL reaches the process:
 // Kill returns and the process is gone. Once the runtime goes on, Start
 // answers and Wait reports 137.
-func hungStartKill(t *testing.T, x *tx) {
+func hungStartKill(t T, x *tx) {
 	gate := newStartGate(t, x.Dir, x.Target.Runtime)
 	opts := x.Options()
 	opts.BinaryName = gate.wrapper

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -23,7 +22,7 @@ func init() {
 // pidnsShared: a container that joins another's pid namespace (a pod with
 // shareProcessNamespace) has no namespace whose end kills its children,
 // so when its init exits the shim must kill what is left in its cgroup.
-func pidnsShared(t *testing.T, x *tx) {
+func pidnsShared(t T, x *tx) {
 	sandbox := x.bundle("sleep", "3600")
 	s := x.start(sandbox)
 	sandboxPid := x.create(s, sandbox, nil)
@@ -79,7 +78,7 @@ func cgroupDirFor(cgroupsPath string) string {
 // pidnsProcessGroup: the serving shim is not in the process group of the
 // daemon that started it, so a signal to the daemon's group (Ctrl-C,
 // systemd stopping the daemon) does not take the containers down.
-func pidnsProcessGroup(t *testing.T, x *tx) {
+func pidnsProcessGroup(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	shimPgrp, err := procPgrp(s.Pid)
 	if err != nil {

@@ -3,7 +3,6 @@ package conformance
 import (
 	"path/filepath"
 	"slices"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -25,7 +24,7 @@ func init() {
 
 // robustDeleteRunning: Delete of a running init is refused; the task keeps
 // running and can be stopped normally.
-func robustDeleteRunning(t *testing.T, x *tx) {
+func robustDeleteRunning(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	if _, err := s.Client.Delete(x.within(time.Minute), &task.DeleteRequest{Id: b.ID}); err == nil {
 		t.Errorf("Delete of a running task succeeded")
@@ -39,7 +38,7 @@ func robustDeleteRunning(t *testing.T, x *tx) {
 // robustFailedCreate: a Create whose rootfs mount cannot be mounted fails,
 // leaves nothing mounted and no runtime state, and the id can be created
 // again with a good mount.
-func robustFailedCreate(t *testing.T, x *tx) {
+func robustFailedCreate(t T, x *tx) {
 	b := x.bundle("sleep", "3600")
 	s := x.start(b)
 	req := x.createReq(b, nil, false)
@@ -65,7 +64,7 @@ func robustFailedCreate(t *testing.T, x *tx) {
 // robustExecMissing: an exec of a binary that does not exist fails (at
 // Exec or at Start), the container keeps running, and a good exec works
 // afterwards.
-func robustExecMissing(t *testing.T, x *tx) {
+func robustExecMissing(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	_, err := s.Client.Exec(x.within(time.Minute), &task.ExecProcessRequest{Id: b.ID, ExecId: "missing", Spec: x.processSpec(b, false, "/no/such/binary")})
 	if err == nil {
@@ -94,7 +93,7 @@ func robustExecMissing(t *testing.T, x *tx) {
 
 // robustInitTerminal: an init created with a terminal gets one (ResizePty
 // without exec id resizes it); a deleted exec is NotFound afterwards.
-func robustInitTerminal(t *testing.T, x *tx) {
+func robustInitTerminal(t T, x *tx) {
 	b := x.NewBundle(shimtest.BundleOptions{Args: []string{"sh", "-c", "echo ready; read x; stty size; read y"}, Terminal: true})
 	s := x.start(b)
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true, Terminal: true})

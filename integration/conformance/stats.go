@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"testing"
 	"time"
 
 	v1stats "github.com/containerd/cgroups/v3/cgroup1/stats"
@@ -13,7 +12,7 @@ import (
 // taskStats: Stats returns the container's cgroup metrics as an Any of
 // io.containerd.cgroups.v1.Metrics (v1 or hybrid host) or .v2.Metrics (v2
 // host), with the memory and pids the running container uses.
-func taskStats(t *testing.T, x *tx) {
+func taskStats(t T, x *tx) {
 	s, b, _, _ := x.run("sh", "-c", "sleep 3600 & exec sleep 3601")
 	resp, err := s.Client.Stats(x.within(time.Minute), &task.StatsRequest{Id: b.ID})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/runlet/runlet/integration/internal/shimtest"
@@ -49,7 +48,7 @@ func (s *hashSink) sum() (int64, string) {
 
 // stdioDevNull: a task created with empty stdin/stdout/stderr paths gets
 // /dev/null on fds 0, 1 and 2.
-func stdioDevNull(t *testing.T, x *tx) {
+func stdioDevNull(t T, x *tx) {
 	b := x.bundle("sleep", "3600")
 	s := x.start(b)
 	x.create(s, b, nil)
@@ -69,7 +68,7 @@ func stdioDevNull(t *testing.T, x *tx) {
 
 // stdio20MiB: 20 MiB of random bytes through an exec's stdout arrive
 // byte-identical (the container hashes what it sends on stderr).
-func stdio20MiB(t *testing.T, x *tx) {
+func stdio20MiB(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	sink := newHashSink()
 	io := x.NewStdio(shimtest.StdioOptions{Stdout: sink})
@@ -94,7 +93,7 @@ func stdio20MiB(t *testing.T, x *tx) {
 // stdio8MiBAtExit: a process that writes 8 MiB and exits at once loses
 // nothing: once Wait has returned and the exit event is out, the output
 // streams reach EOF holding every byte.
-func stdio8MiBAtExit(t *testing.T, x *tx) {
+func stdio8MiBAtExit(t T, x *tx) {
 	const size = 8 << 20
 	b := x.bundle("sh", "-c", fmt.Sprintf("head -c %d /dev/urandom > /dev/shm/blob && sha256sum /dev/shm/blob >&2 && exec cat /dev/shm/blob", size))
 	s := x.start(b)
@@ -129,7 +128,7 @@ func stdio8MiBAtExit(t *testing.T, x *tx) {
 }
 
 // stdioExitCodes: the exit code of the init is passed through unchanged.
-func stdioExitCodes(t *testing.T, x *tx) {
+func stdioExitCodes(t T, x *tx) {
 	for _, code := range []int{0, 1, 3, 42, 255} {
 		s, b, _, _ := x.run("sh", "-c", fmt.Sprintf("exit %d", code))
 		if w := x.wait(s, b.ID, ""); w.GetExitStatus() != uint32(code) {
@@ -148,7 +147,7 @@ func stdioExitCodes(t *testing.T, x *tx) {
 // stdioUnreadStdin: a process that exits without reading its stdin while
 // the client keeps writing (more than any pipe holds) neither blocks its
 // Wait and Delete nor wedges the shim for the next exec.
-func stdioUnreadStdin(t *testing.T, x *tx) {
+func stdioUnreadStdin(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
 	x.exec(s, b, "deaf", io, false, "sh", "-c", "echo exiting")

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -35,7 +34,7 @@ func init() {
 // subDelete: when the shim is gone (SIGKILL), `SHIM ... -bundle DIR
 // delete` prints a DeleteResponse with exit status 137 and removes the
 // runtime state, the container and the rootfs mount.
-func subDelete(t *testing.T, x *tx) {
+func subDelete(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	if !rootfsMounted(b) {
 		t.Fatalf("rootfs not mounted at %s", b.RootfsTarget())
@@ -78,7 +77,7 @@ func subDelete(t *testing.T, x *tx) {
 
 // subInfo: `SHIM -info` (runtime options on stdin) prints a RuntimeInfo
 // naming the shim's runtime and its version.
-func subInfo(t *testing.T, x *tx) {
+func subInfo(t T, x *tx) {
 	claimed := x.s.cfg.require(t, Info)
 	opts, err := shimtest.OptionsAny(x.Options())
 	if err != nil {
@@ -107,7 +106,7 @@ func subInfo(t *testing.T, x *tx) {
 }
 
 // subVersion: `SHIM -v` prints a version and exits 0.
-func subVersion(t *testing.T, x *tx) {
+func subVersion(t T, x *tx) {
 	out := x.Run(x.within(time.Minute), nil, "-v")
 	if out.Err != nil {
 		t.Fatalf("-v: %s", out)
@@ -120,8 +119,10 @@ func subVersion(t *testing.T, x *tx) {
 
 // subCheckpoint: Checkpoint is implemented: it either writes an image and
 // publishes /tasks/checkpointed, or fails with the error of criu or the
-// runtime, never NotImplemented.
-func subCheckpoint(t *testing.T, x *tx) {
+// runtime; NotImplemented fails a shim that claims the capability and
+// skips one that does not.
+func subCheckpoint(t T, x *tx) {
+	claimed := x.s.cfg.require(t, Checkpoint)
 	s, b, _, _ := x.run("sleep", "3600")
 	image := filepath.Join(x.Dir, "checkpoint")
 	copts, err := proto.Marshal(&options.CheckpointOptions{Exit: false, WorkPath: filepath.Join(x.Dir, "criu-work")})
@@ -134,7 +135,11 @@ func subCheckpoint(t *testing.T, x *tx) {
 	if err != nil {
 		code := status.Code(err)
 		if code == codes.Unimplemented || strings.Contains(err.Error(), "not implemented") {
-			t.Fatalf("Checkpoint is not implemented: %v", err)
+			if !claimed {
+				x.stop(s, b.ID)
+				t.Skipf("probe: shim does not implement Checkpoint: %v", err)
+			}
+			t.Fatalf("Checkpoint is not implemented, but the shim claims %s: %v", Checkpoint, err)
 		}
 		msg := strings.ToLower(err.Error())
 		if !strings.Contains(msg, "criu") && !strings.Contains(msg, "checkpoint") {
@@ -180,7 +185,7 @@ func criuLogErrors(msg string) string {
 
 // subDeleteGroup: when a pod's shim dies, `delete` run for each of its
 // containers (from that container's bundle) cleans that container up.
-func subDeleteGroup(t *testing.T, x *tx) {
+func subDeleteGroup(t T, x *tx) {
 	sandbox := x.bundle("sleep", "3600")
 	s := x.start(sandbox)
 	app := x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Annotations: map[string]string{"io.kubernetes.cri.sandbox-id": sandbox.ID}})

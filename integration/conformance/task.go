@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -37,7 +36,7 @@ func init() {
 // taskLifecycle walks one task through every state, with the rootfs given
 // as a bind mount the shim must mount at bundle/rootfs and unmount on
 // Delete, and checks every reply and event payload.
-func taskLifecycle(t *testing.T, x *tx) {
+func taskLifecycle(t T, x *tx) {
 	b := x.bundle("sh", "-c", "read x; echo out $x; echo err >&2; exit 3")
 	s := x.start(b)
 	io := x.NewStdio(shimtest.StdioOptions{Stdin: true})
@@ -129,7 +128,7 @@ func taskLifecycle(t *testing.T, x *tx) {
 
 // taskUnknownID: every RPC naming a task the shim does not have (or an
 // exec the task does not have) fails with NotFound.
-func taskUnknownID(t *testing.T, x *tx) {
+func taskUnknownID(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	c := s.Client
 	ctx := x.within(2 * time.Minute)
@@ -194,7 +193,7 @@ func taskUnknownID(t *testing.T, x *tx) {
 
 // taskDuplicate: a second Create or Exec with an id in use is
 // AlreadyExists, and the first is unharmed.
-func taskDuplicate(t *testing.T, x *tx) {
+func taskDuplicate(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	_, err := s.Client.Create(x.within(time.Minute), x.createReq(b, nil, false))
 	x.wantCodeUnless(DuplicateCreateCode, "second Create with the same id", err, codes.AlreadyExists)
@@ -212,7 +211,7 @@ func taskDuplicate(t *testing.T, x *tx) {
 
 // taskPids: Pids lists the init and its children, and an exec's pid with
 // ProcessDetails naming its exec id.
-func taskPids(t *testing.T, x *tx) {
+func taskPids(t T, x *tx) {
 	s, b, _, pid := x.run("sh", "-c", "sleep 3600 & sleep 3601 & wait")
 	epid := x.exec(s, b, "pids-exec", nil, false, "sleep", "3602")
 	var procs []*tasktypes.ProcessInfo
@@ -254,7 +253,7 @@ func taskPids(t *testing.T, x *tx) {
 
 // taskPauseResume: Pause freezes (State PAUSED, /tasks/paused, the
 // freezer says so), Resume thaws (RUNNING, /tasks/resumed).
-func taskPauseResume(t *testing.T, x *tx) {
+func taskPauseResume(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	if _, err := s.Client.Pause(x.within(time.Minute), &task.PauseRequest{Id: b.ID}); err != nil {
 		t.Fatalf("Pause: %v", err)
@@ -284,7 +283,7 @@ func taskPauseResume(t *testing.T, x *tx) {
 // USR1 goes to the init alone, then USR2 to all: once the child has run
 // its USR2 trap it has run any pending USR1 trap too (ash runs pending
 // traps in signal order), so a missing "child-usr1" is proof, not timing.
-func taskKillAll(t *testing.T, x *tx) {
+func taskKillAll(t T, x *tx) {
 	script := `trap 'echo init-usr1' USR1; trap 'echo init-usr2' USR2; ` +
 		`sh -c "trap 'echo child-usr1' USR1; trap 'echo child-usr2' USR2; echo child-ready; while :; do sleep 1; done" & ` +
 		`echo init-ready; while :; do sleep 1; done`
@@ -308,7 +307,7 @@ func taskKillAll(t *testing.T, x *tx) {
 
 // taskKilled: an init killed by SIGKILL exits 137, in Wait, State, the
 // exit event and Delete.
-func taskKilled(t *testing.T, x *tx) {
+func taskKilled(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	x.kill(s, b.ID, "", syscall.SIGKILL, false)
 	if w := x.wait(s, b.ID, ""); w.GetExitStatus() != 137 {
@@ -328,7 +327,7 @@ func taskKilled(t *testing.T, x *tx) {
 
 // taskUpdate: Update with new LinuxResources changes the memory limit the
 // kernel enforces.
-func taskUpdate(t *testing.T, x *tx) {
+func taskUpdate(t T, x *tx) {
 	b := x.NewBundle(shimtest.BundleOptions{Args: []string{"sleep", "3600"}, Resources: memoryResources(64 << 20)})
 	s := x.start(b)
 	x.create(s, b, nil)
@@ -347,7 +346,7 @@ func taskUpdate(t *testing.T, x *tx) {
 	x.stop(s, b.ID)
 }
 
-func readInt(t *testing.T, file string) int64 {
+func readInt(t T, file string) int64 {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -362,7 +361,7 @@ func readInt(t *testing.T, file string) int64 {
 }
 
 // taskConnect: Connect names the serving process and the task's pid.
-func taskConnect(t *testing.T, x *tx) {
+func taskConnect(t T, x *tx) {
 	s, b, _, pid := x.run("sleep", "3600")
 	resp, err := s.Client.Connect(x.within(time.Minute), &task.ConnectRequest{Id: b.ID})
 	if err != nil {
@@ -382,7 +381,7 @@ func taskConnect(t *testing.T, x *tx) {
 
 // taskShutdown: Shutdown while a task exists leaves the shim serving;
 // once the task is deleted, Shutdown makes it exit and remove its socket.
-func taskShutdown(t *testing.T, x *tx) {
+func taskShutdown(t T, x *tx) {
 	s, b, _, _ := x.run("sleep", "3600")
 	_, err := s.Client.Shutdown(x.within(time.Minute), &task.ShutdownRequest{Id: b.ID})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/containerd/fifo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -106,17 +107,40 @@ func (e *Env) NewBundle(opts BundleOptions) *Bundle {
 	tb := &Bundle{ID: id, Path: b.Path, Spec: spec, CgroupsPath: cgroupsPath}
 	if opts.RootfsInBundle {
 		tb.RootfsSource = b.Rootfs()
-		bundletest.BusyboxRootfs(t, b.Rootfs())
+		e.busyboxRootfs(b.Rootfs())
 	} else {
 		tb.RootfsSource = filepath.Join(e.Dir, "rootfs", id)
 		if err := os.MkdirAll(tb.RootfsSource, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		bundletest.BusyboxRootfs(t, tb.RootfsSource)
+		e.busyboxRootfs(tb.RootfsSource)
 		tb.Rootfs = []*types.Mount{{Type: "bind", Source: tb.RootfsSource, Options: []string{"rbind", "rw"}}}
 	}
 	e.openLog(id, b.Path)
 	return tb
+}
+
+// busyboxRootfs fills dir with a busybox root filesystem, removed again
+// at cleanup (after unmounting what a shim left there). Without a static
+// busybox the test is skipped.
+func (e *Env) busyboxRootfs(dir string) {
+	t := e.T
+	t.Helper()
+	t.Cleanup(func() {
+		if err := bundletest.RemoveBusyboxRootfs(context.Background(), dir); err != nil {
+			t.Errorf("cleanup rootfs %s: %v", dir, err)
+		}
+	})
+	src, err := bundletest.StaticBusybox(e.Target.Busybox)
+	if errdefs.IsNotFound(err) {
+		t.Skip(err)
+	}
+	if err == nil {
+		err = bundletest.WriteBusyboxRootfsFrom(dir, src)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // openLog creates bundle/log and copies whatever a shim writes there into

@@ -7,10 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/runlet/runlet/bundle/bundletest"
+	"github.com/runlet/runlet/bundle"
 	"github.com/runlet/runlet/proto/runc/options"
 )
 
@@ -34,6 +33,9 @@ type Target struct {
 	// (containerd 1.6's copyConsole never closes it): such fds are logged,
 	// not reported as leaks. Every other fd still is.
 	TerminalStdinLeak string
+	// Busybox is the static busybox the container root filesystems are
+	// made of ("": the one on PATH).
+	Busybox string
 }
 
 // CgroupParent is the cgroup under which the containers of a namespace
@@ -44,7 +46,7 @@ func CgroupParent(namespace string) string { return "runlet-" + namespace }
 // Env is one test's world: namespace, events server, dirs, and everything
 // to clean up and leak-check when the test ends.
 type Env struct {
-	T      *testing.T
+	T      T
 	Target Target
 	// Namespace is shared by a whole suite run (unique per run).
 	Namespace string
@@ -74,11 +76,15 @@ type Env struct {
 }
 
 // NewEnv prepares a test's world and registers its cleanup and leak check.
-func NewEnv(t *testing.T, target Target, namespace string) *Env {
+func NewEnv(t T, target Target, namespace string) *Env {
 	t.Helper()
-	bundletest.RequireRoot(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
 	if filepath.Base(target.Runtime) == "crun" {
-		bundletest.EnsureHybridCgroupsForCrun(t)
+		if err := bundle.EnsureHugetlbV1(context.Background()); err != nil {
+			t.Fatalf("prepare cgroups for crun: %v", err)
+		}
 	}
 	dir, err := os.MkdirTemp("", "rc-")
 	if err != nil {
@@ -164,7 +170,7 @@ func (e *Env) UseDefaultRoot() {
 
 // Context returns a context with a generous deadline, cancelled when the
 // test ends: every blocking call of a test takes one.
-func Context(t testing.TB, d time.Duration) context.Context {
+func Context(t T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
