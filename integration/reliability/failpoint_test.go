@@ -54,6 +54,10 @@ func crashAtStep(t *testing.T, fpBin, handler, step string) {
 	name := "fp-" + strings.NewReplacer("/", "-").Replace(step)
 	podCfg := f.podConfig(t, name, 0)
 	ctrCfg := ctrConfig(name, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+	// An image volume, so that the container/volumes step has a volume
+	// (a snapshot and a mount) to leave behind.
+	ctrCfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/image-volume", Readonly: true,
+		Image: &runtimeapi.ImageSpec{Image: busybox, UserSpecifiedImage: busybox}}}
 	var pod, ctr string
 	runPod := crashCall{"RunPodSandbox", func(c context.Context) error {
 		resp, err := f.Runtime.RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: podCfg, RuntimeHandler: handler})

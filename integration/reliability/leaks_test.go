@@ -76,24 +76,36 @@ func (s stateFiles) leaks(now stateFiles) []string {
 }
 
 // assertNothingLeft checks, once every pod is removed, that nothing of
-// them is left: processes (those the test saw, any in the pods' cgroup
-// parent, any naming the test's directory), mounts, netns pins, FIFOs,
-// sockets, bundles, snapshots, CNI leases, iptables rules naming the
-// pods or the network, cgroups; then it stops runletd and checks the
-// store holds no pod, container or name reservation, and starts it
-// again. podIDs are the ids of every pod the test made.
+// them is left (leaks), then stops runletd and checks that its store
+// records no pod, container or name reservation (storeRecords). runletd
+// stays stopped. podIDs are the ids of the pods the test made.
 func (f *fixture) assertNothingLeft(t *testing.T, podIDs ...string) {
 	t.Helper()
-	var leaks []string
 	// Processes end asynchronously (a shim exits after its last task).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		leaks = f.processLeaks()
+	var leaks []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		leaks = f.leaks(t, podIDs...)
 		if len(leaks) == 0 || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	if len(leaks) != 0 {
+		t.Errorf("left behind after every pod was removed:\n  %s", strings.Join(leaks, "\n  "))
+	}
+	f.Stop(t)
+	if left := f.storeRecords(t); len(left) != 0 {
+		t.Errorf("the store still records, after every pod was removed:\n  %s", strings.Join(left, "\n  "))
+	}
+}
+
+// leaks lists what the test's pods left: processes (those the test saw,
+// any in the pods' cgroup parent, any but runletd naming the test's
+// directory), mounts under the test's directory, files under state and
+// root (bundles, FIFOs, sockets, netns pins, snapshots...), CNI leases,
+// iptables rules naming a pod or the test's network, cgroups below the
+// pods' cgroup parent.
+func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
+	leaks := f.processLeaks()
 	if m := daemontest.MountsUnder(f.Dir); len(m) != 0 {
 		leaks = append(leaks, fmt.Sprintf("mounts: %v", m))
 	}
@@ -115,7 +127,7 @@ func (f *fixture) assertNothingLeft(t *testing.T, podIDs ...string) {
 			for _, line := range strings.Split(out, "\n") {
 				hit := strings.Contains(line, `"`+f.netName+`"`)
 				for _, id := range podIDs {
-					hit = hit || strings.Contains(line, id)
+					hit = hit || (id != "" && strings.Contains(line, id))
 				}
 				if hit {
 					leaks = append(leaks, fmt.Sprintf("%s -t %s rule: %s", x.bin, x.table, line))
@@ -131,10 +143,7 @@ func (f *fixture) assertNothingLeft(t *testing.T, podIDs ...string) {
 			}
 		}
 	}
-	if len(leaks) != 0 {
-		t.Errorf("left behind after every pod was removed:\n  %s", strings.Join(leaks, "\n  "))
-	}
-	f.assertStoreEmpty(t)
+	return leaks
 }
 
 // processLeaks lists the live processes that belong to the test's pods:
@@ -167,15 +176,15 @@ func (f *fixture) processLeaks() []string {
 	return leaks
 }
 
-// assertStoreEmpty stops runletd, reads its store (read-only) and starts
-// it again: no pod, container or name reservation may be recorded.
-func (f *fixture) assertStoreEmpty(t *testing.T) {
+// storeRecords lists the pods, containers and name reservations in the
+// store of a stopped runletd (opened read-only).
+func (f *fixture) storeRecords(t *testing.T) []string {
 	t.Helper()
-	f.Stop(t)
 	db, err := bolt.Open(filepath.Join(f.Root, "runlet.db"), 0o600, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("open the store: %v", err)
 	}
+	defer db.Close()
 	var left []string
 	db.View(func(tx *bolt.Tx) error {
 		for _, bucket := range []string{"sandboxes", "sandbox-names", "containers", "container-names"} {
@@ -190,11 +199,7 @@ func (f *fixture) assertStoreEmpty(t *testing.T) {
 		}
 		return nil
 	})
-	db.Close()
-	if len(left) != 0 {
-		t.Errorf("the store still records, after every pod was removed:\n  %s", strings.Join(left, "\n  "))
-	}
-	f.Restart(t)
+	return left
 }
 
 // assertNamesFree runs a pod with each name again (attempt 0) and a
