@@ -44,7 +44,9 @@ type fixture struct {
 	netName  string   // the CNI network ("" without one)
 	leaseDir string   // host-local's data dir (leases in leaseDir/netName)
 	baseline stateFiles
-	pids     map[int]string // processes the test saw (pause, containers, shims): none may outlive it
+	pids     map[int]string    // processes the test saw (pause, containers, shims): none may outlive it
+	sockets  map[string]string // shim sockets the test saw: none may outlive the pods
+	names    map[string]string // pod and container ids the test saw, to name them in a leak report
 }
 
 type option func(*fixtureOptions)
@@ -75,7 +77,7 @@ func start(t *testing.T, opts ...option) *fixture {
 	if err := testimages.WriteOCIArchive(filepath.Join(importDir, "busybox.tar"), busybox, img); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + randomHex(t, 4), pids: map[int]string{}}
+	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + randomHex(t, 4), pids: map[int]string{}, sockets: map[string]string{}, names: map[string]string{}}
 	confDir := filepath.Join(dir, "net.d")
 	if err := os.Mkdir(confDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -85,6 +87,10 @@ func start(t *testing.T, opts ...option) *fixture {
 		f.leaseDir = filepath.Join(dir, "cni-leases")
 		cniNetwork(t, confDir, f.leaseDir, f.netName)
 	}
+	// runlet's shims put their sockets under the test's state (their
+	// default, /run/runlet/s, is shared by every runletd on the host), so
+	// that the check of the state's files sees a socket left behind.
+	t.Setenv("RUNLET_SHIM_SOCKET_DIR", filepath.Join(dir, "state", "s"))
 	extra := fmt.Sprintf("[images]\nimport_dir = %q\n[network]\ncni_conf_dir = %q\n", importDir, confDir)
 	if _, err := os.Stat(containerdShim); err == nil {
 		extra += fmt.Sprintf("[runtimes.containerd-runc]\nshim = %q\n", containerdShim)
@@ -195,9 +201,13 @@ func (f *fixture) podInfo(t *testing.T, id string) (*runtimeapi.PodSandboxStatus
 	if err != nil {
 		t.Fatalf("PodSandboxStatus %s: %v", id, err)
 	}
+	f.names[id] = "pod " + resp.GetStatus().GetMetadata().GetName()
 	var info podInfo
 	if err := json.Unmarshal([]byte(resp.Info["info"]), &info); err != nil {
 		t.Fatalf("PodSandboxStatus %s: verbose info %q: %v", id, resp.Info["info"], err)
+	}
+	if info.ShimAddress != "" {
+		f.sockets[strings.TrimPrefix(info.ShimAddress, "unix://")] = "shim socket of " + id
 	}
 	if info.Pid > 0 {
 		f.pids[info.Pid] = "pause of " + id
@@ -222,6 +232,7 @@ func (f *fixture) ctrStatus(t *testing.T, id string) (*runtimeapi.ContainerStatu
 	if err != nil {
 		t.Fatalf("ContainerStatus %s: %v", id, err)
 	}
+	f.names[id] = "container " + resp.GetStatus().GetMetadata().GetName()
 	var info struct {
 		Pid int `json:"pid"`
 	}

@@ -89,6 +89,13 @@ func (f *fixture) assertNothingLeft(t *testing.T, podIDs ...string) {
 			break
 		}
 	}
+	for i, l := range leaks {
+		for id, name := range f.names {
+			if strings.Contains(l, id) {
+				leaks[i] += " (" + name + ")"
+			}
+		}
+	}
 	if len(leaks) != 0 {
 		t.Errorf("left behind after every pod was removed:\n  %s", strings.Join(leaks, "\n  "))
 	}
@@ -106,6 +113,11 @@ func (f *fixture) assertNothingLeft(t *testing.T, podIDs ...string) {
 // pods' cgroup parent.
 func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
 	leaks := f.processLeaks()
+	for sock, what := range f.sockets {
+		if _, err := os.Lstat(sock); err == nil {
+			leaks = append(leaks, fmt.Sprintf("socket %s (%s)", sock, what))
+		}
+	}
 	if m := daemontest.MountsUnder(f.Dir); len(m) != 0 {
 		leaks = append(leaks, fmt.Sprintf("mounts: %v", m))
 	}

@@ -32,70 +32,97 @@ type livePod struct {
 }
 
 // TestStoppingRunletdNeverTouchesPods stops runletd with SIGTERM (what
-// systemctl restart sends), SIGINT and kill -9, with 10 pods per handler,
-// each with a container writing a line every 100 ms: the pods' processes
-// outlive the stop, and after the next start every pod is Ready with the
-// same pause process and every container Running with the same process,
-// whose log keeps growing.
+// systemctl restart sends), SIGINT and kill -9, in turn, with 10 pods per
+// handler, each with a container writing a line every 100 ms: the pods'
+// processes outlive each stop, and after each next start every pod is
+// Ready with the same pause process and every container Running with the
+// same process, whose log keeps growing. The pods are the same through
+// the three stops; a stop that breaks one skips the stops after it.
 func TestStoppingRunletdNeverTouchesPods(t *testing.T) {
+	f := start(t)
+	pods := f.runCounters(t, podsPerHandler)
+	parent := t
+	broken := ""
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sigName(sig), func(t *testing.T) {
-			f := start(t)
-			pods := f.runCounters(t, podsPerHandler)
-
-			if err := f.Proc.Signal(sig); err != nil {
-				t.Fatal(err)
+			if broken != "" {
+				t.Skipf("the pods were broken by %s", broken)
 			}
-			select {
-			case <-f.Proc.Done():
-			case <-time.After(30 * time.Second):
-				t.Fatalf("runletd did not exit within 30s of %s", sigName(sig))
-			}
-			for _, p := range pods {
-				if startTime(p.pausePid) != p.pauseStart || !running(p.pausePid) {
-					t.Errorf("%s pod %s: its pause (pid %d) ended with runletd's %s", p.handler, p.pod, p.pausePid, sigName(sig))
+			defer func() {
+				if t.Failed() {
+					broken = sigName(sig)
 				}
-				if startTime(p.ctrPid) != p.ctrStart || !running(p.ctrPid) {
-					t.Errorf("%s container %s: its process (pid %d) ended with runletd's %s", p.handler, p.ctr, p.ctrPid, sigName(sig))
-				}
-			}
-
-			f.Restart(t)
-			for _, p := range pods {
-				st, info := f.podInfo(t, p.pod)
-				if st.State != runtimeapi.PodSandboxState_SANDBOX_READY || info.Pid != p.pausePid || startTime(info.Pid) != p.pauseStart {
-					t.Errorf("%s pod %s after %s and a restart: %s, pause pid %d (start %s), want SANDBOX_READY, pid %d (start %s)",
-						p.handler, p.pod, sigName(sig), st.State, info.Pid, startTime(info.Pid), p.pausePid, p.pauseStart)
-				}
-				cst, pid := f.ctrStatus(t, p.ctr)
-				if cst.State != runtimeapi.ContainerState_CONTAINER_RUNNING || pid != p.ctrPid || startTime(pid) != p.ctrStart {
-					t.Errorf("%s container %s after %s and a restart: %s (reason %q, exit %d), pid %d (start %s), want CONTAINER_RUNNING, pid %d (start %s)",
-						p.handler, p.ctr, sigName(sig), cst.State, cst.Reason, cst.ExitCode, pid, startTime(pid), p.ctrPid, p.ctrStart)
-				}
-			}
-			if t.Failed() {
-				return
-			}
-			// The logs keep flowing: lines written after the restart arrive.
-			after := map[string]int{}
-			for _, p := range pods {
-				after[p.ctr] = lastTick(p.log)
-			}
-			for _, p := range pods {
-				var n int
-				daemontest.WaitFor(t, 30*time.Second, fmt.Sprintf("new lines in the log of %s container %s (last tick %d at the restart)", p.handler, p.ctr, after[p.ctr]),
-					func() bool { n = lastTick(p.log); return n >= after[p.ctr]+3 })
-			}
-
-			f.removeAll(t)
-			var ids []string
-			for _, p := range pods {
-				ids = append(ids, p.pod)
-			}
-			f.assertNothingLeft(t, ids...)
+			}()
+			f.stopAndRestart(t, ownedBy{t, parent}, sig, pods)
 		})
 	}
+	f.removeAll(t)
+	var ids []string
+	for _, p := range pods {
+		ids = append(ids, p.pod)
+	}
+	f.assertNothingLeft(t, ids...)
 }
+
+// stopAndRestart stops runletd with sig, checks the pods' processes
+// outlived it, starts runletd again (owned by the whole test: it serves
+// the next subtest) and checks every pod and container is as it was, logs
+// flowing.
+func (f *fixture) stopAndRestart(t *testing.T, owned ownedBy, sig syscall.Signal, pods []*livePod) {
+	t.Helper()
+	if err := f.Proc.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.Proc.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("runletd did not exit within 30s of %s", sigName(sig))
+	}
+	for _, p := range pods {
+		if startTime(p.pausePid) != p.pauseStart || !running(p.pausePid) {
+			t.Errorf("%s pod %s: its pause (pid %d) ended with runletd's %s", p.handler, p.pod, p.pausePid, sigName(sig))
+		}
+		if startTime(p.ctrPid) != p.ctrStart || !running(p.ctrPid) {
+			t.Errorf("%s container %s: its process (pid %d) ended with runletd's %s", p.handler, p.ctr, p.ctrPid, sigName(sig))
+		}
+	}
+
+	f.Restart(owned)
+	for _, p := range pods {
+		st, info := f.podInfo(t, p.pod)
+		if st.State != runtimeapi.PodSandboxState_SANDBOX_READY || info.Pid != p.pausePid || startTime(info.Pid) != p.pauseStart {
+			t.Errorf("%s pod %s after %s and a restart: %s, pause pid %d (start %s), want SANDBOX_READY, pid %d (start %s)",
+				p.handler, p.pod, sigName(sig), st.State, info.Pid, startTime(info.Pid), p.pausePid, p.pauseStart)
+		}
+		cst, pid := f.ctrStatus(t, p.ctr)
+		if cst.State != runtimeapi.ContainerState_CONTAINER_RUNNING || pid != p.ctrPid || startTime(pid) != p.ctrStart {
+			t.Errorf("%s container %s after %s and a restart: %s (reason %q, exit %d), pid %d (start %s), want CONTAINER_RUNNING, pid %d (start %s)",
+				p.handler, p.ctr, sigName(sig), cst.State, cst.Reason, cst.ExitCode, pid, startTime(pid), p.ctrPid, p.ctrStart)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	// The logs keep flowing: lines written after the restart arrive.
+	after := map[string]int{}
+	for _, p := range pods {
+		after[p.ctr] = lastTick(p.log)
+	}
+	for _, p := range pods {
+		daemontest.WaitFor(t, 30*time.Second, fmt.Sprintf("new lines in the log of %s container %s after %s and a restart (last tick %d at the restart)",
+			p.handler, p.ctr, sigName(sig), after[p.ctr]),
+			func() bool { return lastTick(p.log) >= after[p.ctr]+3 })
+	}
+}
+
+// ownedBy is a subtest whose cleanups belong to its parent: what it
+// starts outlives it (a restarted runletd), while its failures are its own.
+type ownedBy struct {
+	testing.TB
+	owner testing.TB
+}
+
+func (o ownedBy) Cleanup(fn func()) { o.owner.Cleanup(fn) }
 
 // runCounters runs n pods per handler, each with a counter container,
 // four at a time, and waits until every log has lines.
