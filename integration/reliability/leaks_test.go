@@ -238,9 +238,15 @@ func (f *fixture) assertNamesFree(t *testing.T, handler string, names ...string)
 }
 
 // killLeftovers ends, by pid, the processes a failed test left (shims of
-// the test's state, processes in its cgroup parent), so that cleanup can
-// unmount and remove. It runs after runletd's stop.
+// the test's state, processes in its cgroup parent) and removes the shim
+// sockets it saw (containerd's shim keeps its own under /run/containerd),
+// so that cleanup can unmount and remove. It runs after runletd's stop.
 func (f *fixture) killLeftovers() {
+	defer func() {
+		for sock := range f.sockets {
+			os.Remove(sock)
+		}
+	}()
 	for range 3 {
 		leaks := f.processLeakPids()
 		if len(leaks) == 0 {
