@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,7 @@ func crashAtStep(t *testing.T, fpBin, handler, step string) {
 			t.Fatalf("pod %s after the retried RunPodSandbox: %s, pause pid %d running %v", pod, st.State, info.Pid, running(info.Pid))
 		}
 		f.assertOnePodNamed(t, name)
+		f.assertPodNetwork(t, pod, st)
 	case "CreateContainer":
 		st, _ := f.ctrStatus(t, ctr)
 		if st.State != runtimeapi.ContainerState_CONTAINER_CREATED {
@@ -253,5 +255,26 @@ func (f *fixture) assertOneContainerNamed(t *testing.T, pod, name string) {
 	}
 	if len(ids) != 1 {
 		t.Fatalf("containers named %s: %v, want exactly one", name, ids)
+	}
+}
+
+// assertPodNetwork fails unless a Ready pod is on the fixture's CNI
+// network: an address from it, host-local's lease of that address, and
+// portmap's rule for its host port naming the pod.
+func (f *fixture) assertPodNetwork(t *testing.T, pod string, st *runtimeapi.PodSandboxStatus) {
+	t.Helper()
+	ip := st.GetNetwork().GetIp()
+	if ip == "" {
+		t.Fatalf("pod %s has no address on the CNI network", pod)
+	}
+	if _, err := os.Stat(filepath.Join(f.leaseDir, f.netName, ip)); err != nil {
+		t.Fatalf("pod %s has address %s but host-local holds no lease for it: %v", pod, ip, err)
+	}
+	out, err := iptTable{"iptables", "nat"}.run("-S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, pod) {
+		t.Fatalf("no iptables nat rule names pod %s (its host port mapping)", pod)
 	}
 }
