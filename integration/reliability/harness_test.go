@@ -44,9 +44,9 @@ type fixture struct {
 	netName  string   // the CNI network ("" without one)
 	leaseDir string   // host-local's data dir (leases in leaseDir/netName)
 	baseline stateFiles
-	pids     map[int]string    // processes the test saw (pause, containers, shims): none may outlive it
-	sockets  map[string]string // shim sockets the test saw: none may outlive the pods
-	names    map[string]string // pod and container ids the test saw, to name them in a leak report
+	pids     map[int]seenProcess // processes the test saw (pause, containers, shims): none may outlive it
+	sockets  map[string]string   // shim sockets the test saw: none may outlive the pods
+	names    map[string]string   // pod and container ids the test saw, to name them in a leak report
 }
 
 type option func(*fixtureOptions)
@@ -77,7 +77,7 @@ func start(t *testing.T, opts ...option) *fixture {
 	if err := testimages.WriteOCIArchive(filepath.Join(importDir, "busybox.tar"), busybox, img); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + randomHex(t, 4), pids: map[int]string{}, sockets: map[string]string{}, names: map[string]string{}}
+	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + randomHex(t, 4), pids: map[int]seenProcess{}, sockets: map[string]string{}, names: map[string]string{}}
 	confDir := filepath.Join(dir, "net.d")
 	if err := os.Mkdir(confDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -210,13 +210,27 @@ func (f *fixture) podInfo(t *testing.T, id string) (*runtimeapi.PodSandboxStatus
 		f.sockets[strings.TrimPrefix(info.ShimAddress, "unix://")] = "shim socket of " + id
 	}
 	if info.Pid > 0 {
-		f.pids[info.Pid] = "pause of " + id
+		f.saw(info.Pid, "pause of "+id)
 		if shim := parentPid(info.Pid); shim > 1 {
-			f.pids[shim] = "shim of " + id
+			f.saw(shim, "shim of "+id)
 		}
 	}
 	return resp.Status, info
 }
+
+// seenProcess is a process the test saw: its pid with its start time
+// names it, so that a pid the kernel gave to another process since is
+// neither reported nor killed.
+type seenProcess struct{ what, start string }
+
+func (f *fixture) saw(pid int, what string) {
+	if start := startTime(pid); start != "" {
+		f.pids[pid] = seenProcess{what, start}
+	}
+}
+
+// alive reports whether the process the test saw as pid still runs.
+func (p seenProcess) alive(pid int) bool { return running(pid) && startTime(pid) == p.start }
 
 type podInfo struct {
 	Pid         int    `json:"pid"`
@@ -242,7 +256,7 @@ func (f *fixture) ctrStatus(t *testing.T, id string) (*runtimeapi.ContainerStatu
 		}
 	}
 	if info.Pid > 0 {
-		f.pids[info.Pid] = "container " + id
+		f.saw(info.Pid, "container "+id)
 	}
 	return resp.Status, info.Pid
 }

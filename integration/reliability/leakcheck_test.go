@@ -13,7 +13,8 @@ import (
 func TestTheLeakCheckSeesEveryKindOfLeftoverOfALivePod(t *testing.T) {
 	f := start(t, withNetwork)
 	pod, _, _ := f.run(t, "leakcheck", "runc", "sleep", "100000")
-	report := strings.Join(f.leaks(t, pod), "\n")
+	// No pod id given: a crashed call's pod is known to nobody but runletd.
+	report := strings.Join(f.leaks(t), "\n")
 	for _, kind := range []string{"process ", "mounts: ", "files under state/root: ", "fifo ", "socket ", "CNI lease ", "iptables -t nat rule: ", "cgroup "} {
 		if !strings.Contains(report, kind) {
 			t.Errorf("the leak check of a live pod reports no %q:\n%s", kind, report)

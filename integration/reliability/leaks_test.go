@@ -137,7 +137,7 @@ func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
 				continue // no such binary or table
 			}
 			for _, line := range strings.Split(out, "\n") {
-				hit := strings.Contains(line, `"`+f.netName+`"`)
+				hit := strings.Contains(line, f.netName) // portmap's comment: dnat name: \"NET\" id: \"POD\"
 				for _, id := range podIDs {
 					hit = hit || (id != "" && strings.Contains(line, id))
 				}
@@ -159,24 +159,23 @@ func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
 }
 
 // processLeaks lists the live processes that belong to the test's pods:
-// those it saw by pid (same start time not checked: a pid reused within
-// a test is unlikely and would only be reported), any in the pods'
-// cgroup parent, and any but runletd naming the test's directory (shims).
+// those it saw (same pid and start time), any in the pods' cgroup parent,
+// and any but runletd naming the test's directory (shims).
 func (f *fixture) processLeaks() []string {
 	var leaks []string
 	daemon := 0
 	if f.Proc != nil && !f.Proc.Exited() {
 		daemon = f.Proc.Pid()
 	}
-	for pid, what := range f.pids {
-		if running(pid) {
-			leaks = append(leaks, fmt.Sprintf("process %d (%s): %s", pid, what, cmdline(pid)))
+	for pid, p := range f.pids {
+		if p.alive(pid) {
+			leaks = append(leaks, fmt.Sprintf("process %d (%s): %s", pid, p.what, cmdline(pid)))
 		}
 	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == daemon || f.pids[pid] != "" || !running(pid) {
+		if err != nil || pid == daemon || f.pids[pid].alive(pid) || !running(pid) {
 			continue
 		}
 		cg, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup"))
