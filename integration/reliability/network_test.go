@@ -1,0 +1,320 @@
+package reliability
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// cniNetwork writes, into confDir, a CNI network named netName on a bridge
+// of the test's own (bridge + host-local, portmap for host ports,
+// loopback) with a free private /24 and host-local state under dataDir
+// (leases in dataDir/netName). Everything it changes on the host is put
+// back at cleanup: the bridge, forwarding and route_localnet sysctls, the
+// iptables chains that appeared (portmap's, whose per-pod rules carry
+// netName), libcni's cache dir.
+func cniNetwork(t *testing.T, confDir, dataDir, netName string) {
+	t.Helper()
+	restoreHostNetwork(t, netName)
+	bridge := "rlr" + randomHex(t, 4)
+	t.Cleanup(func() { deleteLink(t, bridge) })
+	conf := map[string]any{
+		"cniVersion": "1.0.0", "name": netName,
+		"plugins": []any{
+			map[string]any{"type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
+				"ipam": map[string]any{"type": "host-local", "dataDir": dataDir,
+					"ranges": [][]map[string]string{{{"subnet": freeSubnet(t).String()}}},
+					"routes": []map[string]string{{"dst": "0.0.0.0/0"}}}},
+			map[string]any{"type": "portmap", "snat": true, "capabilities": map[string]bool{"portMappings": true}},
+			map[string]any{"type": "loopback"},
+		},
+	}
+	b, err := json.MarshalIndent(conf, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(confDir, "10-reliability.conflist"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// freeSubnet picks 10.88.X.0/24 overlapping no route of the host.
+func freeSubnet(t *testing.T) *net.IPNet {
+	t.Helper()
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		_, subnet, _ := net.ParseCIDR(fmt.Sprintf("10.88.%d.0/24", 1+mrand.IntN(254)))
+		if !slices.ContainsFunc(routes, func(r netlink.Route) bool {
+			return r.Dst != nil && !r.Dst.IP.IsUnspecified() && (r.Dst.Contains(subnet.IP) || subnet.Contains(r.Dst.IP))
+		}) {
+			return subnet
+		}
+	}
+	t.Fatal("no free 10.88.X.0/24 subnet")
+	return nil
+}
+
+func deleteLink(t *testing.T, name string) {
+	if l, err := netlink.LinkByName(name); err == nil {
+		if err := netlink.LinkDel(l); err != nil {
+			t.Errorf("cleanup: delete link %s: %v", name, err)
+		}
+	}
+}
+
+// restoreHostNetwork snapshots the forwarding (and route_localnet) sysctls, the iptables chains
+// and libcni's cache dir, and puts them back at cleanup.
+func restoreHostNetwork(t *testing.T, netName string) {
+	t.Helper()
+	const cniCache = "/var/lib/cni"
+	_, cacheErr := os.Stat(cniCache)
+	chains := snapshotChains(t)
+	sysctls := snapshotForwarding(t)
+	t.Cleanup(func() {
+		if os.IsNotExist(cacheErr) {
+			os.Remove(filepath.Join(cniCache, "results"))
+			os.Remove(cniCache)
+		}
+	})
+	t.Cleanup(func() { removeNewChains(t, chains, netName) })
+	t.Cleanup(func() { restoreSysctls(t, sysctls) })
+}
+
+// forwardingMasters rewrite every interface's forwarding when written, so
+// they are put back first.
+var forwardingMasters = []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}
+
+func snapshotForwarding(t *testing.T) map[string]string {
+	t.Helper()
+	values := map[string]string{}
+	for _, pattern := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/*/forwarding", "/proc/sys/net/ipv6/conf/*/forwarding", "/proc/sys/net/ipv4/conf/*/route_localnet"} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			values[p] = strings.TrimSpace(string(b))
+		}
+	}
+	return values
+}
+
+func restoreSysctls(t *testing.T, values map[string]string) {
+	write := func(p, v string) {
+		b, err := os.ReadFile(p)
+		if err != nil || strings.TrimSpace(string(b)) == v {
+			return // the interface went away, or nothing changed
+		}
+		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+			t.Errorf("cleanup: restore %s=%s: %v", p, v, err)
+		}
+	}
+	for _, p := range forwardingMasters {
+		if v, ok := values[p]; ok {
+			write(p, v)
+		}
+	}
+	for p, v := range values {
+		if !slices.Contains(forwardingMasters, p) {
+			write(p, v)
+		}
+	}
+}
+
+// iptTable is one iptables binary and table.
+type iptTable struct{ bin, table string }
+
+var iptTables = []iptTable{{"iptables", "nat"}, {"iptables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "filter"}}
+
+func (x iptTable) run(args ...string) (string, error) {
+	full := append([]string{"-w", "-t", x.table}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, x.bin, full...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w: %s", x.bin, strings.Join(full, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func (x iptTable) chains(t *testing.T) map[string]bool {
+	out, err := x.run("-S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "-N" {
+			chains[f[1]] = true
+		}
+	}
+	return chains
+}
+
+func snapshotChains(t *testing.T) map[iptTable]map[string]bool {
+	t.Helper()
+	snap := map[iptTable]map[string]bool{}
+	for _, x := range iptTables {
+		if _, err := exec.LookPath(x.bin); err == nil {
+			snap[x] = x.chains(t)
+		}
+	}
+	return snap
+}
+
+// removeNewChains deletes the chains that appeared since the snapshot
+// (portmap's CNI-HOSTPORT-* and any per-pod chain a failed teardown left)
+// with the rules jumping to them. Other runtimes' pod chains (CNI-DN-*)
+// still in place keep the shared chains.
+func removeNewChains(t *testing.T, before map[iptTable]map[string]bool, netName string) {
+	for x, old := range before {
+		var created []string
+		othersInUse := false
+		for c := range x.chains(t) {
+			mine := !old[c]
+			if strings.HasPrefix(c, "CNI-DN-") {
+				// portmap's per-pod chain: its rules carry the network's name.
+				rules, err := x.run("-S", c)
+				mine = mine && err == nil && strings.Contains(rules, netName)
+				othersInUse = othersInUse || !mine
+			}
+			if mine {
+				created = append(created, c)
+			}
+		}
+		if len(created) == 0 {
+			continue
+		}
+		if othersInUse {
+			t.Logf("cleanup: %s %s holds other pods' chains; left %v in place", x.bin, x.table, created)
+			continue
+		}
+		dropChains(t, x, created)
+	}
+}
+
+func dropChains(t *testing.T, x iptTable, created []string) {
+	isCreated := map[string]bool{}
+	for _, c := range created {
+		isCreated[c] = true
+	}
+	deleteJumpsTo(t, x, isCreated)
+	for _, c := range created {
+		if _, err := x.run("-F", c); err != nil && !chainGone(err) {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+	for _, c := range created {
+		if err := x.deleteChain(c); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+}
+
+func chainGone(err error) bool {
+	return strings.Contains(err.Error(), "No chain/target/match by that name")
+}
+
+// deleteChain deletes a flushed chain, retrying while nf_tables still
+// counts a jump from a rule deleted a moment ago (EBUSY).
+func (x iptTable) deleteChain(c string) error {
+	var err error
+	for range 50 {
+		if _, err = x.run("-X", c); err == nil || chainGone(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "busy") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// deleteJumpsTo removes, from chains that existed before, the rules that
+// jump to a created chain, each by its own spec (not by number, which a
+// concurrent edit could shift onto another rule).
+func deleteJumpsTo(t *testing.T, x iptTable, created map[string]bool) {
+	out, err := x.run("-S")
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := splitRule(line)
+		if len(f) < 2 || f[0] != "-A" || created[f[1]] {
+			continue
+		}
+		for i := 0; i+1 < len(f); i++ {
+			if (f[i] == "-j" || f[i] == "-g") && created[f[i+1]] {
+				if _, err := x.run(append([]string{"-D"}, f[1:]...)...); err != nil {
+					t.Errorf("cleanup: %v", err)
+				}
+				break
+			}
+		}
+	}
+}
+
+// splitRule splits a line of iptables -S into arguments, keeping a double-
+// quoted argument (a comment) whole.
+func splitRule(line string) []string {
+	var args []string
+	var cur strings.Builder
+	quoted, inArg := false, false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			quoted, inArg = !quoted, true
+		case r == ' ' && !quoted:
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+			}
+			inArg = false
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+func TestSplitRuleKeepsAQuotedCommentWhole(t *testing.T) {
+	got := splitRule(`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`)
+	want := []string{"-A", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q", got)
+	}
+}
