@@ -38,6 +38,15 @@ cni_conf_dir = "/etc/cni/net.d"
 
 [streaming]
 address = "127.0.0.1:0"                # exec/attach/port-forward sessions; port 0: any free port
+
+[nri]                                  # Node Resource Interface plugins (containerd's keys)
+disable = false                        # true: no NRI at all
+socket_path = "/var/run/nri/nri.sock"  # where external plugins connect
+plugin_path = "/opt/nri/plugins"       # plugins runletd starts itself
+plugin_config_path = "/etc/nri/conf.d" # their configuration drop-ins
+plugin_registration_timeout = "5s"
+plugin_request_timeout = "2s"          # a plugin slower than this is disconnected
+disable_connections = false            # true: refuse external plugins
 `
 
 // Default returns the configuration used when a key is absent.
@@ -57,5 +66,7 @@ func Default() Config {
 			CNIConfDir: "/etc/cni/net.d",
 		},
 		Streaming: Streaming{Address: "127.0.0.1:0"},
+		NRI: NRI{SocketPath: "/var/run/nri/nri.sock", PluginPath: "/opt/nri/plugins",
+			PluginConfigPath: "/etc/nri/conf.d", PluginRegistrationTimeout: "5s", PluginRequestTimeout: "2s"},
 	}
 }

@@ -114,6 +114,11 @@ func (c *Config) applyDefaults() {
 	}
 	setIfEmpty(&c.Network.CNIConfDir, d.Network.CNIConfDir)
 	setIfEmpty(&c.Streaming.Address, d.Streaming.Address)
+	setIfEmpty(&c.NRI.SocketPath, d.NRI.SocketPath)
+	setIfEmpty(&c.NRI.PluginPath, d.NRI.PluginPath)
+	setIfEmpty(&c.NRI.PluginConfigPath, d.NRI.PluginConfigPath)
+	setIfEmpty(&c.NRI.PluginRegistrationTimeout, d.NRI.PluginRegistrationTimeout)
+	setIfEmpty(&c.NRI.PluginRequestTimeout, d.NRI.PluginRequestTimeout)
 }
 
 func setIfEmpty(field *string, value string) {

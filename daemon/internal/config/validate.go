@@ -45,6 +45,7 @@ func (c *Config) validate() []*Error {
 	if _, port, err := net.SplitHostPort(c.Streaming.Address); err != nil || !isPort(port) {
 		add("streaming.address", "%q is not host:port with a port from 0 to 65535", c.Streaming.Address)
 	}
+	errs = append(errs, c.NRI.validate()...)
 	sortErrors(errs)
 	return errs
 }
