@@ -11,6 +11,9 @@ SHIM      ?= $(BIN)/runlet-shim-runc-v2
 PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
 
 export PATH := $(BIN):$(TOOLS):$(PATH)
+# runletd embeds NRI without its WebAssembly plugin runtime (nri_no_wasm);
+# every build and test here passes the tag, beside the user's GOFLAGS.
+export GOFLAGS := $(shell $(GO) env GOFLAGS) -tags=nri_no_wasm
 
 .PHONY: help deps tools build test unit integration conformance bench proto check-proto lint demo demo-shims clean
 
