@@ -30,6 +30,8 @@ type Options struct {
 	Shims     Shims
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
+	// NRI tells NRI plugins about containers; nil: none.
+	NRI Hooks
 }
 
 // Shims is the shim manager as containers use it (a *shimmgr.Manager;
