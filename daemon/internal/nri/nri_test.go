@@ -2,6 +2,7 @@ package nri
 
 import (
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -189,10 +190,10 @@ func TestPluginsChangeAnUpdatesResourcesAndTheirOwnUpdatesReachTheRuntime(t *tes
 	}
 }
 
-func TestEvictionsStopTheirContainersThroughTheRuntime(t *testing.T) {
+func TestAnEvictionStopsItsContainerThroughTheRuntime(t *testing.T) {
 	rt := &fakeRuntime{}
 	n, _ := startNRI(t, rt)
-	n.evict(ctx, []*api.ContainerEviction{{ContainerId: "c7", Reason: "test"}})
+	n.stopEvicted(ctx, []*api.ContainerEviction{{ContainerId: "c7", Reason: "test"}})
 	if !slices.Equal(rt.evicted, []string{"c7"}) {
 		t.Fatalf("evicted %v", rt.evicted)
 	}
@@ -222,5 +223,21 @@ func TestDisabledOrNilNRIDoesNothingAndListensNowhere(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("disabled NRI made %v", entries)
+	}
+}
+
+func TestTheShimsDoNotLinkNRI(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the shims' dependencies")
+	}
+	out, err := exec.Command(gobin, "list", "-tags=nri_no_wasm", "-deps", "github.com/runlet/runlet/shims/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/containerd/nri") {
+			t.Fatalf("a shim links %s", dep)
+		}
 	}
 }

@@ -91,8 +91,16 @@ func (n *NRI) applyUpdates(ctx context.Context, updates []*api.ContainerUpdate) 
 	return failed
 }
 
-// evict stops the containers plugins asked to evict.
+// evict stops the containers plugins asked to evict, off the caller: the
+// call that asked the plugins (an update) may hold the lock of the very
+// container to stop.
 func (n *NRI) evict(ctx context.Context, evictions []*api.ContainerEviction) {
+	if len(evictions) > 0 {
+		go n.stopEvicted(context.WithoutCancel(ctx), evictions)
+	}
+}
+
+func (n *NRI) stopEvicted(ctx context.Context, evictions []*api.ContainerEviction) {
 	for _, e := range evictions {
 		slog.Info("NRI plugin evicts a container", "id", e.GetContainerId(), "reason", e.GetReason())
 		if err := n.rt.EvictContainer(ctx, e.GetContainerId()); err != nil {
