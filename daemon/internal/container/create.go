@@ -62,7 +62,11 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 // then each side effect; on failure abandon undoes what the record names.
 func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 	// NRI plugins hear of the container before it is listed or created.
-	defer s.hooks().BlockSync()()
+	unblock, err := s.hooks().BlockSync(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unblock()
 	if err := s.claimName(ctx, r.c); err != nil {
 		return s.retried(r.c, err)
 	}

@@ -15,7 +15,7 @@ type Hooks interface {
 	// BlockSync keeps a plugin that connects from being synchronised
 	// until the returned function runs: a container made meanwhile
 	// reaches it as an event or in the synchronisation, never neither.
-	BlockSync() func()
+	BlockSync(ctx context.Context) (func(), error)
 	// CreateContainer applies the plugins' adjustments to spec.
 	CreateContainer(ctx context.Context, sb *pod.Sandbox, c *Container, spec *specs.Spec) error
 	PostCreateContainer(ctx context.Context, sb *pod.Sandbox, c *Container)
@@ -71,7 +71,7 @@ func (s *Service) Records() []Container {
 
 type noHooks struct{}
 
-func (noHooks) BlockSync() func() { return func() {} }
+func (noHooks) BlockSync(context.Context) (func(), error) { return func() {}, nil }
 func (noHooks) CreateContainer(context.Context, *pod.Sandbox, *Container, *specs.Spec) error {
 	return nil
 }

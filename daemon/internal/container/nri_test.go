@@ -50,7 +50,7 @@ func (h *fakeHooks) Calls() []string {
 	return out
 }
 
-func (h *fakeHooks) BlockSync() func() { return func() {} }
+func (h *fakeHooks) BlockSync(context.Context) (func(), error) { return func() {}, nil }
 
 func (h *fakeHooks) CreateContainer(_ context.Context, _ *pod.Sandbox, c *Container, spec *specs.Spec) error {
 	h.record("CreateContainer", c)

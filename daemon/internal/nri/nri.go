@@ -128,14 +128,22 @@ func (n *NRI) begin() bool {
 // BlockSync keeps plugins from being synchronised until the returned
 // function is called: a pod or container that is being made when a
 // plugin connects then reaches it either in the synchronisation (made
-// first) or as an event (made after), never neither. It must be taken
-// before, never while, an event is delivered.
-func (n *NRI) BlockSync() func() {
+// first) or as an event (made after), never neither. It waits for a
+// synchronisation under way (bounded by the plugin request timeout) or
+// ctx. It must be taken before, never while, an event is delivered.
+func (n *NRI) BlockSync(ctx context.Context) (func(), error) {
 	if n.off() {
-		return func() {}
+		return func() {}, nil
 	}
-	b := n.a.BlockPluginSync()
-	return b.Unblock
+	got := make(chan *adaptation.PluginSyncBlock, 1)
+	go func() { got <- n.a.BlockPluginSync() }()
+	select {
+	case b := <-got:
+		return b.Unblock, nil
+	case <-ctx.Done():
+		go func() { (<-got).Unblock() }() // released as soon as it is had
+		return nil, fmt.Errorf("wait for an NRI plugin's synchronisation: %w", ctx.Err())
+	}
 }
 
 // hookError turns a plugin's refusal into runletd's error: the plugin's

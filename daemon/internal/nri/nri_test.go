@@ -1,6 +1,8 @@
 package nri
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"slices"
@@ -20,7 +22,7 @@ func TestAPodAndContainerLifecycleReachesAPluginInOrderAndEachEventOnce(t *testi
 	n, sock := startNRI(t, &fakeRuntime{})
 	p := newTestPlugin()
 	connect(t, sock, p, "order", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	sb := podRecord("p1", "web")
 	if err := n.RunPodSandbox(ctx, sb); err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func TestAPluginsAdjustmentIsAppliedToTheContainersSpec(t *testing.T) {
 	p.adjust.AddAnnotation("example.com/nri", "adjusted")
 	p.adjust.AddMount(&api.Mount{Destination: "/plugin", Source: "/tmp", Type: "bind", Options: []string{"rbind", "ro"}})
 	connect(t, sock, p, "adjust", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	sb := podRecord("p1", "web")
 	spec := &specs.Spec{Process: &specs.Process{Env: []string{"PATH=/bin"}}}
 	if err := n.CreateContainer(ctx, sb, containerRecord("c1", "p1", "app", container.Creating), spec); err != nil {
@@ -77,7 +79,7 @@ func TestARefusedCreateIsFailedPreconditionAndItsUndoTellsPluginsTheContainerWen
 	p := newTestPlugin()
 	p.failCreate = refusal
 	connect(t, sock, p, "refuse", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	sb := podRecord("p1", "web")
 	c := containerRecord("c1", "p1", "app", container.Creating)
 	err := n.CreateContainer(ctx, sb, c, &specs.Spec{})
@@ -93,7 +95,7 @@ func TestARefusedRunPodSandboxTellsPluginsThePodStoppedAndWent(t *testing.T) {
 	p := newTestPlugin()
 	p.failRun = refusal
 	connect(t, sock, p, "refuse", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	sb := podRecord("p1", "web")
 	if err := n.RunPodSandbox(ctx, sb); !errdefs.IsFailedPrecondition(err) {
 		t.Fatalf("refused RunPodSandbox: %v", err)
@@ -110,7 +112,7 @@ func TestAPluginThatConnectsIsSynchronisedWithThePodsAndLiveContainers(t *testin
 	n, sock := startNRI(t, rt)
 	p := newTestPlugin()
 	connect(t, sock, p, "late", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	p.mu.Lock()
 	pods, ctrs := slices.Clone(p.syncedPods), slices.Clone(p.ctrs)
 	p.mu.Unlock()
@@ -129,7 +131,10 @@ func TestAContainerMadeWhileAPluginConnectsReachesIt(t *testing.T) {
 	sb := podRecord("p1", "web")
 	// What CreateContainer does: block synchronisation, tell plugins,
 	// record the container as made, unblock.
-	unblock := n.BlockSync()
+	unblock, err := n.BlockSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := newTestPlugin()
 	s, err := stub.New(p, stub.WithPluginName("joining"), stub.WithPluginIdx("10"), stub.WithSocketPath(sock))
 	if err != nil {
@@ -165,7 +170,7 @@ func TestPluginsChangeAnUpdatesResourcesAndTheirOwnUpdatesReachTheRuntime(t *tes
 	p := newTestPlugin()
 	p.memoryLimit = 64 << 20
 	s := connect(t, sock, p, "update", "10")
-	<-p.synced
+	waitSynced(t, n, p)
 	sb := podRecord("p1", "web")
 	c := containerRecord("c1", "p1", "app", container.Running)
 	limit := int64(32 << 20)
@@ -210,7 +215,11 @@ func TestDisabledOrNilNRIDoesNothingAndListensNowhere(t *testing.T) {
 		if err := n.Start(); err != nil {
 			t.Fatal(err)
 		}
-		n.BlockSync()()
+		unblock, err := n.BlockSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unblock()
 		sb := podRecord("p1", "web")
 		if err := n.RunPodSandbox(ctx, sb); err != nil {
 			t.Fatal(err)
@@ -240,4 +249,24 @@ func TestTheShimsDoNotLinkNRI(t *testing.T) {
 			t.Fatalf("a shim links %s", dep)
 		}
 	}
+}
+
+func TestWaitingForAPluginsSynchronisationEndsWithTheCallersContext(t *testing.T) {
+	n, sock := startNRI(t, &fakeRuntime{})
+	p := newTestPlugin()
+	p.syncing, p.holdSync = make(chan struct{}), make(chan struct{})
+	connect(t, sock, p, "slow", "10")
+	<-p.syncing
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := n.BlockSync(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("BlockSync during a synchronisation with a cancelled context: %v", err)
+	}
+	close(p.holdSync)
+	<-p.synced
+	unblock, err := n.BlockSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unblock()
 }

@@ -30,6 +30,9 @@ type testPlugin struct {
 	failCreate, failRun error
 	// memoryLimit, when set, is UpdateContainer's answer.
 	memoryLimit int64
+	// syncing, when set, is closed as Synchronize begins, which then
+	// waits for holdSync to close.
+	syncing, holdSync chan struct{}
 
 	mu               sync.Mutex
 	events           []string // guarded by mu
@@ -66,6 +69,10 @@ func (p *testPlugin) Synchronize(_ context.Context, pods []*api.PodSandbox, ctrs
 		p.ctrs = append(p.ctrs, c.GetId())
 	}
 	p.mu.Unlock()
+	if p.syncing != nil {
+		close(p.syncing)
+		<-p.holdSync
+	}
 	close(p.synced)
 	return nil, nil
 }
@@ -231,3 +238,16 @@ func assertEvents(t *testing.T, p *testPlugin, want ...string) {
 
 // refusal is a plugin's error as NRI relays it.
 var refusal = errors.New("induced refusal")
+
+// waitSynced waits until NRI has synchronised p and counts it among its
+// plugins: the plugin hears of its synchronisation before NRI adds it,
+// and NRI adds it before it lets anything block synchronisation again.
+func waitSynced(t *testing.T, n *NRI, p *testPlugin) {
+	t.Helper()
+	<-p.synced
+	unblock, err := n.BlockSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unblock()
+}

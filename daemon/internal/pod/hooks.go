@@ -8,7 +8,7 @@ type Hooks interface {
 	// BlockSync keeps a plugin that connects from being synchronised
 	// until the returned function runs: a pod made meanwhile reaches it
 	// as an event or in the synchronisation, never neither.
-	BlockSync() func()
+	BlockSync(ctx context.Context) (func(), error)
 	// RunPodSandbox may refuse the pod; StopPodSandbox and
 	// RemovePodSandbox (which also undoes a RunPodSandbox) cannot.
 	RunPodSandbox(ctx context.Context, sb *Sandbox) error
@@ -25,7 +25,7 @@ func (s *Service) hooks() Hooks {
 
 type noHooks struct{}
 
-func (noHooks) BlockSync() func()                             { return func() {} }
+func (noHooks) BlockSync(context.Context) (func(), error)     { return func() {}, nil }
 func (noHooks) RunPodSandbox(context.Context, *Sandbox) error { return nil }
 func (noHooks) StopPodSandbox(context.Context, *Sandbox)      {}
 func (noHooks) RemovePodSandbox(context.Context, *Sandbox)    {}

@@ -38,7 +38,7 @@ func (h *fakeHooks) Calls() []string {
 	return slices.Clone(h.calls)
 }
 
-func (h *fakeHooks) BlockSync() func() { return func() {} }
+func (h *fakeHooks) BlockSync(context.Context) (func(), error) { return func() {}, nil }
 
 func (h *fakeHooks) RunPodSandbox(_ context.Context, sb *Sandbox) error {
 	h.record("RunPodSandbox", sb)

@@ -84,7 +84,11 @@ func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *
 		}
 	}
 	// NRI plugins hear of the pod before it is listed or ready.
-	defer s.hooks().BlockSync()()
+	unblock, err := s.hooks().BlockSync(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unblock()
 	if err := s.hooks().RunPodSandbox(ctx, r.sb); err != nil {
 		return "", err
 	}
