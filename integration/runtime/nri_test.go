@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,5 +65,48 @@ func TestAnNRIPluginAdjustsAndRefusesRealContainersOnEveryHandler(t *testing.T) 
 		}
 		f.MustCrictl(t, "rmp", "-f", pod)
 	}
+	f.assertNothingLeft(t)
+}
+
+// syncPlugin records the pods and containers of its synchronisation.
+type syncPlugin struct {
+	synced     chan struct{}
+	pods, ctrs *[]string
+}
+
+func (p syncPlugin) Synchronize(_ context.Context, pods []*api.PodSandbox, ctrs []*api.Container) ([]*api.ContainerUpdate, error) {
+	for _, sb := range pods {
+		*p.pods = append(*p.pods, sb.GetId())
+	}
+	for _, c := range ctrs {
+		*p.ctrs = append(*p.ctrs, c.GetId())
+	}
+	close(p.synced)
+	return nil, nil
+}
+
+// RemovePodSandbox is there because NRI takes no plugin without an event.
+func (syncPlugin) RemovePodSandbox(context.Context, *api.PodSandbox) error { return nil }
+
+func TestAnNRIPluginConnectingAfterARestartIsSynchronisedWithWhatOutlivedIt(t *testing.T) {
+	f := startWithBusybox(t)
+	pod, ctr := f.run(t, "outlives", "", "while :; do sleep 0.1; done")
+	f.Stop(t)
+	f.Restart(t)
+	var pods, ctrs []string
+	p := syncPlugin{synced: make(chan struct{}), pods: &pods, ctrs: &ctrs}
+	s, err := stub.New(p, stub.WithPluginName("late"), stub.WithPluginIdx("10"), stub.WithSocketPath(daemontest.NRISocket(f.Dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	<-p.synced
+	if !slices.Contains(pods, pod) || !slices.Contains(ctrs, ctr) {
+		t.Fatalf("synchronised pods %v and containers %v after the restart, want %s and %s", pods, ctrs, pod, ctr)
+	}
+	f.MustCrictl(t, "rmp", "-f", pod)
 	f.assertNothingLeft(t)
 }
