@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/nri/pkg/api"
 	"github.com/containerd/nri/pkg/stub"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/container"
@@ -269,4 +270,24 @@ func TestWaitingForAPluginsSynchronisationEndsWithTheCallersContext(t *testing.T
 		t.Fatal(err)
 	}
 	unblock()
+}
+
+func TestAPodResourceUpdateReachesPluginsWhileThePodLives(t *testing.T) {
+	n, sock := startNRI(t, &fakeRuntime{})
+	p := newTestPlugin()
+	connect(t, sock, p, "podupdate", "10")
+	waitSynced(t, n, p)
+	sb := podRecord("p1", "web")
+	if err := n.RunPodSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UpdatePodSandbox(ctx, sb, nil, &runtimeapi.LinuxContainerResources{CpuShares: 256}); err != nil {
+		t.Fatal(err)
+	}
+	n.PostUpdatePodSandbox(ctx, sb)
+	n.StopPodSandbox(ctx, sb)
+	if err := n.UpdatePodSandbox(ctx, sb, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); err != nil {
+		t.Fatal(err)
+	}
+	assertEvents(t, p, "RunPodSandbox p1(web)", "UpdatePodSandbox p1(cpu shares 256)", "PostUpdatePodSandbox p1", "StopPodSandbox p1")
 }

@@ -3,6 +3,7 @@ package nri
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -80,6 +81,16 @@ func (p *testPlugin) Synchronize(_ context.Context, pods []*api.PodSandbox, ctrs
 func (p *testPlugin) RunPodSandbox(_ context.Context, sb *api.PodSandbox) error {
 	p.record("RunPodSandbox", sb.GetId()+"("+sb.GetName()+")")
 	return p.failRun
+}
+
+func (p *testPlugin) UpdatePodSandbox(_ context.Context, sb *api.PodSandbox, _, res *api.LinuxResources) error {
+	p.record("UpdatePodSandbox", fmt.Sprintf("%s(cpu shares %d)", sb.GetId(), res.GetCpu().GetShares().GetValue()))
+	return nil
+}
+
+func (p *testPlugin) PostUpdatePodSandbox(_ context.Context, sb *api.PodSandbox) error {
+	p.record("PostUpdatePodSandbox", sb.GetId())
+	return nil
 }
 
 func (p *testPlugin) StopPodSandbox(_ context.Context, sb *api.PodSandbox) error {

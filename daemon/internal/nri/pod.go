@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/containerd/nri/pkg/api"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/pod"
 )
@@ -46,6 +47,35 @@ func (n *NRI) RemovePodSandbox(ctx context.Context, sb *pod.Sandbox) {
 	}
 	defer n.mu.Unlock()
 	n.removePod(ctx, podToNRI(sb))
+}
+
+// UpdatePodSandbox tells plugins a pod's resources are about to change
+// (CRI UpdatePodSandboxResources: overhead and resources as the request
+// gives them); a plugin's error fails the update.
+func (n *NRI) UpdatePodSandbox(ctx context.Context, sb *pod.Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
+	if !n.begin() {
+		return nil
+	}
+	defer n.mu.Unlock()
+	if !n.needsStop(sb.ID) {
+		return nil
+	}
+	_, err := n.a.UpdatePodSandbox(ctx, &api.UpdatePodSandboxRequest{Pod: podToNRI(sb),
+		OverheadLinuxResources: fromCRI(overhead), LinuxResources: fromCRI(resources)})
+	return hookError("UpdatePodSandbox", err)
+}
+
+// PostUpdatePodSandbox tells plugins a pod's resources changed; errors
+// are logged.
+func (n *NRI) PostUpdatePodSandbox(ctx context.Context, sb *pod.Sandbox) {
+	if !n.begin() {
+		return
+	}
+	defer n.mu.Unlock()
+	if n.needsStop(sb.ID) {
+		err := n.a.PostUpdatePodSandbox(ctx, &api.PostUpdatePodSandboxRequest{Pod: podToNRI(sb)})
+		logFailed(err, "PostUpdatePodSandbox", sb.ID)
+	}
 }
 
 // stopPod and removePod deliver under n.mu.
