@@ -291,3 +291,11 @@ func TestAPodResourceUpdateReachesPluginsWhileThePodLives(t *testing.T) {
 	}
 	assertEvents(t, p, "RunPodSandbox p1(web)", "UpdatePodSandbox p1(cpu shares 256)", "PostUpdatePodSandbox p1", "StopPodSandbox p1")
 }
+
+func TestAnAdjustmentAskingForACDIDeviceIsRefusedNotDropped(t *testing.T) {
+	a := &api.ContainerAdjustment{}
+	a.AddCDIDevice(&api.CDIDevice{Name: "vendor.com/gpu=0"})
+	if err := adjust(&specs.Spec{}, a); !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "vendor.com/gpu=0") {
+		t.Fatalf("adjust with a CDI device: %v", err)
+	}
+}
