@@ -206,3 +206,29 @@ func TestARefusingStartHookFailsTheStartAndTheTaskDoesNotRun(t *testing.T) {
 		t.Fatalf("shim Start called %d times", n)
 	}
 }
+
+func TestResourcesAPluginAsksForGoToTheShimWithoutHooksAndNotToAnExitedContainer(t *testing.T) {
+	h := &fakeHooks{}
+	f := withHooks(t, h)
+	id := f.mustCreate(t, "app")
+	if err := f.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	shares := uint64(256)
+	before := f.w.Shims.Calls("Update")
+	if err := f.ApplyResources(ctx, id, &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.w.Shims.Calls("Update") - before; n != 1 {
+		t.Fatalf("shim Update called %d times", n)
+	}
+	if slices.ContainsFunc(h.Calls(), func(c string) bool { return c == "UpdateContainer "+id }) {
+		t.Fatal("a plugin's own update was told to the plugins as an UpdateContainer")
+	}
+	if err := f.Stop(ctx, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ApplyResources(ctx, id, &specs.LinuxResources{}); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("update of an exited container: %v", err)
+	}
+}
