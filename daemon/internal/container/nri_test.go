@@ -24,6 +24,8 @@ type fakeHooks struct {
 	// create, when set, is CreateContainer's answer (it may edit spec).
 	create func(c *Container, spec *specs.Spec) error
 	start  error
+	// unblocked, when set, runs as BlockSync's hold ends.
+	unblocked func()
 
 	mu    sync.Mutex
 	calls []string // guarded by mu
@@ -50,7 +52,15 @@ func (h *fakeHooks) Calls() []string {
 	return out
 }
 
-func (h *fakeHooks) BlockSync(context.Context) (func(), error) { return func() {}, nil }
+func (h *fakeHooks) BlockSync(context.Context) (func(), error) {
+	h.record("BlockSync", &Container{})
+	return func() {
+		if h.unblocked != nil {
+			h.unblocked()
+		}
+		h.record("Unblock", &Container{})
+	}, nil
+}
 
 func (h *fakeHooks) CreateContainer(_ context.Context, _ *pod.Sandbox, c *Container, spec *specs.Spec) error {
 	h.record("CreateContainer", c)
@@ -119,7 +129,8 @@ func TestHooksHearAContainersLifecycleInOrder(t *testing.T) {
 		"UpdateContainer", "PostUpdateContainer", "StopContainer", "RemoveContainer"} {
 		want = append(want, e+" "+id)
 	}
-	if got := h.Calls(); !slices.Equal(got[:min(len(got), len(want))], want) {
+	got := slices.DeleteFunc(h.Calls(), func(c string) bool { return c == "BlockSync " || c == "Unblock " })
+	if !slices.Equal(got[:min(len(got), len(want))], want) {
 		t.Fatalf("hooks told\n  %q\nwant\n  %q", got, want)
 	}
 }
@@ -162,7 +173,7 @@ func TestARefusingCreateHookLeavesNothingTellsHooksItWentAndTheRetrySucceeds(t *
 		t.Fatalf("Create with the hook refusing: %v", err)
 	}
 	f.assertNothingLeft(t, f.Service)
-	calls := h.Calls()
+	calls := slices.DeleteFunc(h.Calls(), func(c string) bool { return c == "BlockSync " || c == "Unblock " })
 	if len(calls) != 2 || calls[0][:len("CreateContainer")] != "CreateContainer" || calls[1][:len("RemoveContainer")] != "RemoveContainer" {
 		t.Fatalf("hooks told %q, want the create and its undo", calls)
 	}
@@ -230,5 +241,20 @@ func TestResourcesAPluginAsksForGoToTheShimWithoutHooksAndNotToAnExitedContainer
 	}
 	if err := f.ApplyResources(ctx, id, &specs.LinuxResources{}); !errdefs.IsFailedPrecondition(err) {
 		t.Fatalf("update of an exited container: %v", err)
+	}
+}
+
+func TestPluginSynchronisationIsHeldOffFromBeforeTheCreateHookUntilTheContainerIsListed(t *testing.T) {
+	h := &fakeHooks{}
+	f := withHooks(t, h)
+	listed := -1
+	h.unblocked = func() { listed = len(f.List(nil)) }
+	id := f.mustCreate(t, "app")
+	calls := h.Calls()
+	if i, j := slices.Index(calls, "BlockSync "), slices.Index(calls, "CreateContainer "+id); i < 0 || j < i {
+		t.Fatalf("hooks told %q: the hold must begin before CreateContainer", calls)
+	}
+	if listed != 1 {
+		t.Fatalf("%d containers listed as the hold ended, want the new one", listed)
 	}
 }

@@ -18,6 +18,10 @@ type fakeHooks struct {
 	run func(sb *Sandbox) error
 	// seen, when set, is called with each event as it is told.
 	seen func(event string, sb *Sandbox)
+	// unblocked, when set, runs as BlockSync's hold ends; held tells
+	// whether a hold is on.
+	unblocked func()
+	held      bool
 
 	mu    sync.Mutex
 	calls []string // guarded by mu
@@ -38,10 +42,21 @@ func (h *fakeHooks) Calls() []string {
 	return slices.Clone(h.calls)
 }
 
-func (h *fakeHooks) BlockSync(context.Context) (func(), error) { return func() {}, nil }
+func (h *fakeHooks) BlockSync(context.Context) (func(), error) {
+	h.held = true
+	return func() {
+		if h.unblocked != nil {
+			h.unblocked()
+		}
+		h.held = false
+	}, nil
+}
 
 func (h *fakeHooks) RunPodSandbox(_ context.Context, sb *Sandbox) error {
 	h.record("RunPodSandbox", sb)
+	if !h.held {
+		return fmt.Errorf("RunPodSandbox told with plugin synchronisation not held off")
+	}
 	if h.run != nil {
 		return h.run(sb)
 	}
@@ -144,5 +159,18 @@ func TestStopTellsHooksAfterTheContainersStoppedAndRemoveBeforeTheFilesGo(t *tes
 	want := []string{"RunPodSandbox " + id, "StopPodSandbox " + id, "RemovePodSandbox " + id}
 	if got := h.Calls(); !slices.Equal(got, want) {
 		t.Fatalf("hooks told %q, want %q", got, want)
+	}
+}
+
+func TestPluginSynchronisationIsHeldOffAcrossTheRunHookUntilThePodIsListed(t *testing.T) {
+	h := &fakeHooks{}
+	f := withHooks(t, h)
+	listed := -1
+	h.unblocked = func() { listed = len(f.List(nil)) }
+	if _, err := f.Run(ctx, podConfig("web"), ""); err != nil {
+		t.Fatal(err) // the hook refuses when told without the hold
+	}
+	if listed != 1 {
+		t.Fatalf("%d pods listed as the hold ended, want the new one", listed)
 	}
 }
