@@ -93,6 +93,9 @@ func TestAnNRIPluginConnectingAfterARestartIsSynchronisedWithWhatOutlivedIt(t *t
 	pod, ctr := f.run(t, "outlives", "", "while :; do sleep 0.1; done")
 	f.Stop(t)
 	f.Restart(t)
+	// Registered after the restart, so it runs while the new runletd
+	// still serves (the fixture's own cleanup runs after it stopped).
+	t.Cleanup(func() { f.Crictl(t, "rmp", "-f", pod) })
 	var pods, ctrs []string
 	p := syncPlugin{synced: make(chan struct{}), pods: &pods, ctrs: &ctrs}
 	s, err := stub.New(p, stub.WithPluginName("late"), stub.WithPluginIdx("10"), stub.WithSocketPath(daemontest.NRISocket(f.Dir)))
