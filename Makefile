@@ -16,6 +16,9 @@ SHIM      ?= $(BIN)/runlet-shim-runc-v2
 PROTOS    := $(shell find proto -name '*.proto' 2>/dev/null)
 
 export PATH := $(BIN):$(TOOLS):$(PATH)
+# runletd embeds NRI without its WebAssembly plugin runtime (nri_no_wasm);
+# every build and test here passes the tag, beside the user's GOFLAGS.
+export GOFLAGS := $(shell $(GO) env GOFLAGS) -tags=nri_no_wasm
 
 # Pinned versions of the generators and of the tools the tests drive.
 PROTOC_GEN_GO_VERSION    := v1.36.12

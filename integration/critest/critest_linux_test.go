@@ -41,7 +41,7 @@ func runCritest(t *testing.T, handler string) {
 	dir, d := startEnvironment(t, critest)
 	report := filepath.Join(dir, "junit.xml")
 	out := filepath.Join(dir, "critest.log")
-	err := runSuite(t, critest, d.Sock, handler, report, out, filepath.Join(dir, "tmp"))
+	err := runSuite(t, critest, d, handler, report, out, filepath.Join(dir, "tmp"))
 	saveArtifacts(t, handler, report, out, d)
 	checkReport(t, report, err, out)
 }
@@ -73,6 +73,10 @@ func startRunletd(t *testing.T, dir, registry string) *daemontest.Daemon {
 		fmt.Fprintf(&extra, "[images.mirrors.%q]\nendpoints = [\"http://%s\"]\nfallback_to_host = false\n", host, registry)
 	}
 	fmt.Fprintf(&extra, "[network]\ncni_bin_dirs = [\"/usr/lib/cni\"]\ncni_conf_dir = %q\n", filepath.Join(dir, "net.d"))
+	// critest's NRI specs hold a plugin's Synchronize open for 2 s on
+	// purpose (containers made meanwhile must not be lost); with
+	// containerd's default 2 s request timeout NRI drops that plugin.
+	extra.WriteString(daemontest.NRITable(dir, "plugin_request_timeout = \"10s\"\n"))
 	var d *daemontest.Daemon
 	// Registered first so that it runs after runletd has stopped. Pod ids
 	// are in runletd's log (its shims'), container ids in critest's.
@@ -87,15 +91,17 @@ func startRunletd(t *testing.T, dir, registry string) *daemontest.Daemon {
 	return d
 }
 
-// runSuite runs critest on handler, writing the JUnit report and its
-// output; critest's temporary files go under tmp.
-func runSuite(t *testing.T, critest, sock, handler, report, out, tmp string) error {
+// runSuite runs critest on handler against d (its NRI specs as plugins
+// on d's NRI socket), writing the JUnit report and its output; critest's
+// temporary files go under tmp.
+func runSuite(t *testing.T, critest string, d *daemontest.Daemon, handler, report, out, tmp string) error {
 	t.Helper()
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{
-		"-runtime-endpoint", "unix://" + sock, "-image-endpoint", "unix://" + sock,
+		"-runtime-endpoint", "unix://" + d.Sock, "-image-endpoint", "unix://" + d.Sock,
+		"-nri-socket", daemontest.NRISocket(d.Dir),
 		"-ginkgo.junit-report", report, "-ginkgo.no-color", "-ginkgo.v",
 		"-ginkgo.skip", AllowedSkip, "-ginkgo.timeout", critestTimeout.String(),
 		"-test.timeout", "0",

@@ -8,7 +8,9 @@
 // The tests pass when no spec fails, more specs pass than containerd 2.3.1
 // passes (106), and every skip is either the one spec whose pinned image
 // digest cannot be rebuilt offline or a spec skipping itself because this
-// host lacks a feature (AppArmor, SELinux, an NRI socket).
+// host lacks a feature (AppArmor, SELinux). critest's NRI specs run as
+// plugins on the NRI socket of the runletd under test (in the test's own
+// directory, never the host's /var/run/nri).
 //
 // RUNLET_CRITEST_FOCUS (a ginkgo focus regexp) runs a subset while
 // iterating, without the count check; RUNLET_CRITEST_ARTIFACTS names a

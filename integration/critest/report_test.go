@@ -56,3 +56,13 @@ func TestSortCountsSpecsAFocusLeftOutAsNotRun(t *testing.T) {
 		t.Errorf("with a focus, a spec left out is not run: %+v", o)
 	}
 }
+
+func TestSortCountsAnNRISkipAsBad(t *testing.T) {
+	for _, msg := range []string{"skipped - NRI socket not configured (use -nri-socket flag)",
+		"skipped - spec discrepancy: containerd loses containers created while a late-joining plugin's Synchronize is in progress"} {
+		specs := []Spec{{Name: "[It] [k8s.io] NRI plugin synchronization should ...", Status: "skipped", Message: msg}}
+		if o := Sort(specs, false); len(o.BadSkips) != 1 {
+			t.Errorf("NRI skip %q sorted as %+v, want a bad skip", msg, o)
+		}
+	}
+}

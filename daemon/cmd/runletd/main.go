@@ -106,6 +106,7 @@ func serve(configPath string) error {
 		return err
 	}
 	defer d.Close()
+	d.Version = version
 	if err := d.Start(ctx); err != nil {
 		return inConfig(configPath, err)
 	}

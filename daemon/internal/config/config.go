@@ -23,6 +23,28 @@ type Config struct {
 	Images      Images    `toml:"images"`
 	Network     Network   `toml:"network"`
 	Streaming   Streaming `toml:"streaming"`
+	NRI         NRI       `toml:"nri"`
+}
+
+// NRI configures the Node Resource Interface: plugins that watch and
+// adjust pods and containers. The keys are containerd's.
+type NRI struct {
+	// Disable turns NRI off; it is on by default, as in containerd 2.x.
+	Disable bool `toml:"disable"`
+	// SocketPath is where external plugins connect.
+	SocketPath string `toml:"socket_path"`
+	// PluginPath holds the plugins runletd starts itself.
+	PluginPath string `toml:"plugin_path"`
+	// PluginConfigPath holds their configuration drop-ins.
+	PluginConfigPath string `toml:"plugin_config_path"`
+	// PluginRegistrationTimeout bounds a plugin's registration ("5s").
+	PluginRegistrationTimeout string `toml:"plugin_registration_timeout"`
+	// PluginRequestTimeout bounds each plugin call ("2s"); a plugin that
+	// takes longer is disconnected.
+	PluginRequestTimeout string `toml:"plugin_request_timeout"`
+	// DisableConnections refuses external plugins (only those of
+	// PluginPath run).
+	DisableConnections bool `toml:"disable_connections"`
 }
 
 // Streaming configures the HTTP server of CRI Exec, Attach and PortForward

@@ -63,6 +63,15 @@ enable_tls_streaming = false           # serve HTTPS with the key pair below
 # [streaming.x509_key_pair_streaming]
 # tls_cert_file = "/etc/runlet/streaming.crt"   # PEM
 # tls_key_file = "/etc/runlet/streaming.key"    # PEM
+
+[nri]                                  # Node Resource Interface plugins (containerd's keys)
+disable = false                        # true: no NRI at all
+socket_path = "/var/run/nri/nri.sock"  # where external plugins connect
+plugin_path = "/opt/nri/plugins"       # plugins runletd starts itself
+plugin_config_path = "/etc/nri/conf.d" # their configuration drop-ins
+plugin_registration_timeout = "5s"
+plugin_request_timeout = "2s"          # a plugin slower than this is disconnected
+disable_connections = false            # true: refuse external plugins
 `
 
 // Default returns the configuration used when a key is absent.
@@ -85,6 +94,8 @@ func Default() Config {
 		Images: Images{ImageLimits: DefaultImageLimits()},
 		Streaming: Streaming{Address: "127.0.0.1:0", StreamIdleTimeout: "4h0m0s", ConnectionIdleTimeout: "30s",
 			MaxConnections: 512, MaxSessions: 256},
+		NRI: NRI{SocketPath: "/var/run/nri/nri.sock", PluginPath: "/opt/nri/plugins",
+			PluginConfigPath: "/etc/nri/conf.d", PluginRegistrationTimeout: "5s", PluginRequestTimeout: "2s"},
 	}
 }
 

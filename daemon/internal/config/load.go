@@ -126,6 +126,11 @@ func (c *Config) applyDefaults() {
 	if c.Streaming.MaxSessions == 0 {
 		c.Streaming.MaxSessions = d.Streaming.MaxSessions
 	}
+	setIfEmpty(&c.NRI.SocketPath, d.NRI.SocketPath)
+	setIfEmpty(&c.NRI.PluginPath, d.NRI.PluginPath)
+	setIfEmpty(&c.NRI.PluginConfigPath, d.NRI.PluginConfigPath)
+	setIfEmpty(&c.NRI.PluginRegistrationTimeout, d.NRI.PluginRegistrationTimeout)
+	setIfEmpty(&c.NRI.PluginRequestTimeout, d.NRI.PluginRequestTimeout)
 }
 
 func setIfEmpty(field *string, value string) {

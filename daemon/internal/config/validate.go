@@ -50,6 +50,7 @@ func (c *Config) validate() []*Error {
 		add("network.conf_template", "%q is not an absolute path", c.Network.ConfTemplate)
 	}
 	errs = append(errs, c.Streaming.validate()...)
+	errs = append(errs, c.NRI.validate()...)
 	sortErrors(errs)
 	return errs
 }

@@ -35,6 +35,9 @@ type create struct {
 	// extraMounts bind the image's declared volumes.
 	imageMounts map[*runtimeapi.Mount]string
 	extraMounts []*runtimeapi.Mount
+	// hooked: NRI plugins were asked about the container (a failure
+	// tells them it went).
+	hooked bool
 }
 
 // Create creates a container in a ready pod and returns its id. A name in
@@ -52,6 +55,12 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 // create makes the container: its record (state Creating) and name first,
 // then each side effect; on failure abandon undoes what the record names.
 func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
+	// NRI plugins hear of the container before it is listed or created.
+	unblock, err := s.hooks().BlockSync(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unblock()
 	if err := s.claimName(ctx, r.c); err != nil {
 		return s.retried(r.c, err)
 	}
@@ -61,6 +70,9 @@ func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 		if err != nil {
 			if r.io != nil {
 				_ = r.io.Close()
+			}
+			if r.hooked {
+				s.hooks().RemoveContainer(context.WithoutCancel(ctx), &r.sb, r.c)
 			}
 			_ = s.abandon(context.WithoutCancel(ctx), r.c)
 		}
@@ -75,6 +87,7 @@ func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 		return "", err
 	}
 	s.keepIO(r.c.ID, r.io)
+	s.hooks().PostCreateContainer(ctx, &r.sb, r.c)
 	s.emit(r.c.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
 	return r.c.ID, nil
 }
@@ -177,6 +190,10 @@ func (r *create) bundle(ctx context.Context) error {
 		UserLookup: r.userLookup(), ImageMount: r.imageMount, ExtraMounts: r.extraMounts, CDI: r.s.o.CDI,
 	}))
 	if err != nil {
+		return err
+	}
+	r.hooked = true
+	if err := r.s.hooks().CreateContainer(ctx, &r.sb, r.c, spec); err != nil {
 		return err
 	}
 	b, err := r.newBundle(ctx, spec)

@@ -65,12 +65,22 @@ func (s *Service) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	sb := s.podOf(&c)
+	if err := s.hooks().StartContainer(ctx, sb, &c); err != nil {
+		return err
+	}
 	resp, err := t.Start(ctx, &task.StartRequest{Id: id})
 	if err != nil {
 		return fmt.Errorf("start container %q: %w", id, err)
 	}
 	failpoint.Hit(failpoint.CtrTaskStarted)
-	return s.started(id, resp.GetPid())
+	if err := s.started(id, resp.GetPid()); err != nil {
+		return err
+	}
+	if c, err := s.get(id); err == nil {
+		s.hooks().PostStartContainer(ctx, sb, &c)
+	}
+	return nil
 }
 
 // started records that a created container's task runs with pid.
@@ -97,7 +107,11 @@ func (s *Service) Stop(ctx context.Context, id string, timeout time.Duration) er
 		return err
 	}
 	defer unlock()
-	return s.stop(ctx, id, timeout)
+	if err := s.stop(ctx, id, timeout); err != nil {
+		return err
+	}
+	s.nriStopped(ctx, id)
+	return nil
 }
 
 // stop is Stop under the container's lock.
@@ -252,6 +266,8 @@ func (s *Service) exited(id string, code int32, at int64, reason, message string
 	})
 	if moved {
 		s.emit(id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
+		// NRI plugins hear of the exit off the caller (a shim's event).
+		go s.nriStopped(context.Background(), id)
 	}
 }
 
@@ -304,6 +320,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		return err
 	}
 	failpoint.Hit(failpoint.CtrTaskDeleted)
+	if c, err := s.get(id); err == nil {
+		s.hooks().RemoveContainer(ctx, s.podOf(&c), &c)
+	}
 	s.dropIO(id)
 	if err := s.removeFiles(ctx, &c); err != nil {
 		return err

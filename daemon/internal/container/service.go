@@ -31,6 +31,8 @@ type Options struct {
 	Images    *images.Service
 	Snapshots *snapshot.Snapshotter
 	CDI       specgen.CDIInjector // nil: CDI is off
+	// NRI tells NRI plugins about containers; nil: none.
+	NRI Hooks
 }
 
 // Shims is the shim manager as containers use it (a *shimmgr.Manager;

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/types/known/anypb"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -33,11 +34,39 @@ func (s *Service) Update(ctx context.Context, id string, r *runtimeapi.LinuxCont
 	if err != nil {
 		return err
 	}
+	sb := s.podOf(&c)
+	if res, err = s.hooks().UpdateContainer(ctx, sb, &c, res); err != nil {
+		return err
+	}
+	if err := updateTask(ctx, t, id, res); err != nil {
+		return err
+	}
+	s.hooks().PostUpdateContainer(ctx, sb, &c)
+	return nil
+}
+
+// ApplyResources applies resources an NRI plugin asked for to a created
+// or running container (no NRI hooks: the plugins asked for it).
+func (s *Service) ApplyResources(ctx context.Context, id string, res *specs.LinuxResources) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, t, err := s.liveTask(id)
+	if err != nil {
+		return err
+	}
+	return updateTask(ctx, t, id, res)
+}
+
+// updateTask hands the task's shim its new resources.
+func updateTask(ctx context.Context, t task.TaskService, id string, res *specs.LinuxResources) error {
 	b, err := json.Marshal(res)
 	if err != nil {
 		return err
 	}
-	_, err = t.Update(ctx, &task.UpdateTaskRequest{Id: c.ID,
+	_, err = t.Update(ctx, &task.UpdateTaskRequest{Id: id,
 		Resources: &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", Value: b}})
 	if err != nil {
 		return fmt.Errorf("update container %q: %w", id, err)

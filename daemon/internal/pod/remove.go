@@ -33,6 +33,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		}
 	}
 	failpoint.Hit(failpoint.PodRemoveCtrs)
+	s.hooks().RemovePodSandbox(ctx, &sb)
 	// The shim outlived Stop while container tasks were left; none is now.
 	if _, err := s.shimOf(ctx, &sb); err == nil {
 		if err := s.o.Shims.Shutdown(ctx, id); err != nil {

@@ -62,9 +62,13 @@ func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *
 	}
 	defer s.built(r.sb.ID)
 	failpoint.Hit(failpoint.PodReserved)
+	hooked := false
 	defer func() {
 		if err != nil {
 			_ = r.holder.Close()
+			if hooked {
+				s.hooks().RemovePodSandbox(context.WithoutCancel(ctx), r.sb)
+			}
 			s.abandon(context.WithoutCancel(ctx), r.sb)
 		}
 	}()
@@ -73,6 +77,16 @@ func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *
 			return "", err
 		}
 	}
+	// NRI plugins hear of the pod before it is listed or ready.
+	unblock, err := s.hooks().BlockSync(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unblock()
+	if err := s.hooks().RunPodSandbox(ctx, r.sb); err != nil {
+		return "", err
+	}
+	hooked = true
 	r.sb.State = Ready
 	if err := s.update(r.sb.ID, func(sb *Sandbox) bool { *sb = *r.sb; return true }); err != nil {
 		return "", err

@@ -33,6 +33,8 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	// SandboxImage is the image pods run (the built-in pause by default).
 	SandboxImage string
+	// NRI tells NRI plugins about pods; nil: none.
+	NRI Hooks
 }
 
 // Shims is the shim manager as pods use it (a *shimmgr.Manager; the

@@ -31,6 +31,7 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 		}
 	}
 	failpoint.Hit(failpoint.PodStopContainers)
+	s.hooks().StopPodSandbox(ctx, &sb)
 	if err := s.stopTask(ctx, &sb); err != nil {
 		return err
 	}

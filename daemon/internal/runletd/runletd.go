@@ -14,6 +14,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/cri"
 	"github.com/runlet/runlet/daemon/internal/images"
+	"github.com/runlet/runlet/daemon/internal/nri"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/snapshot"
 	"github.com/runlet/runlet/daemon/internal/store"
@@ -32,9 +33,13 @@ type Daemon struct {
 	// Snapshots makes container root filesystems over Images' layers.
 	Snapshots *snapshot.Snapshotter
 
-	// runtime and shims exist once Start ran (serving, not importing).
+	// Version is runletd's, as NRI plugins are told it (set before Start).
+	Version string
+
+	// runtime, shims and nri exist once Start ran (serving, not importing).
 	runtime cri.Runtime
 	shims   *shimmgr.Manager
+	nri     *nri.NRI
 }
 
 type configRuntime = config.Runtime
@@ -72,6 +77,7 @@ func (d *Daemon) Close() error {
 		_ = d.runtime.Streaming.Close(ctx)
 		cancel()
 	}
+	d.nri.Stop() // plugins runletd started go; pods stay
 	if d.shims != nil {
 		d.shims.Close(context.Background())
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/container"
 	"github.com/runlet/runlet/daemon/internal/cri"
+	"github.com/runlet/runlet/daemon/internal/nri"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/streaming"
@@ -59,9 +60,14 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hooks, err := nri.New(d.cfg.NRI, d.Version)
+	if err != nil {
+		shims.Close(ctx)
+		return err
+	}
 	svc, err := pod.New(pod.Options{
 		State: d.cfg.State, DB: d.db, Handlers: handlers, Shims: shims, Network: network,
-		Images: d.Images, Snapshots: d.Snapshots, SandboxImage: d.SandboxImage(),
+		Images: d.Images, Snapshots: d.Snapshots, SandboxImage: d.SandboxImage(), NRI: hooks,
 	})
 	if err != nil {
 		shims.Close(ctx)
@@ -72,6 +78,7 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	}
 	copts := container.Options{
 		State: d.cfg.State, Root: d.cfg.Root, DB: d.db, Pods: svc, Shims: shims, Images: d.Images, Snapshots: d.Snapshots,
+		NRI: hooks,
 	}
 	if len(d.cfg.CDISpecDirs) > 0 {
 		if copts.CDI, err = cdi.New(d.cfg.CDISpecDirs); err != nil {
@@ -90,8 +97,16 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	svc.Recover(ctx)
 	ctrs.Recover(ctx)
 	d.shims = shims
+	// NRI starts on the recovered pods and containers, before CRI serves.
+	hooks.Attach(nri.Services{Pods: svc, Containers: ctrs})
+	if err := hooks.Start(); err != nil {
+		shims.Close(ctx)
+		return fmt.Errorf("config: nri: %w", err)
+	}
+	d.nri = hooks
 	stream, err := startStreaming(d.cfg.Streaming, &streaming.Runtime{Containers: ctrs, Pods: svc}, d.log)
 	if err != nil {
+		hooks.Stop()
 		shims.Close(ctx)
 		return err
 	}

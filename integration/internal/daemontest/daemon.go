@@ -32,9 +32,11 @@ type Daemon struct {
 
 // Config is a configuration with root, state and socket under dir,
 // runlet's shims as the runc (default) and crun runtimes, plus extra TOML
-// (which may open [images], [network] or more [runtimes.X] tables).
+// (which may open [images], [network] or more [runtimes.X] tables). NRI
+// listens on NRISocket(dir) and runs no plugin of the host's, unless
+// extra opens its own [nri] table.
 func Config(t testing.TB, dir, extra string) string {
-	return fmt.Sprintf(`root = "%[1]s/root"
+	c := fmt.Sprintf(`root = "%[1]s/root"
 state = "%[1]s/state"
 address = "%[1]s/state/runlet.sock"
 log_level = "debug"
@@ -45,7 +47,21 @@ shim = %[3]q
 [runtimes.crun]
 shim = %[4]q
 `, dir, extra, bundletest.ShimBinary(t, "runlet-shim-runc-v2"), bundletest.ShimBinary(t, "runlet-shim-crun"))
+	if !strings.Contains(extra, "[nri]") {
+		c += NRITable(dir, "")
+	}
+	return c
 }
+
+// NRITable is an [nri] table that keeps NRI inside dir (its socket at
+// NRISocket(dir), plugin and config directories beside it) plus keys.
+func NRITable(dir, keys string) string {
+	return fmt.Sprintf("[nri]\nsocket_path = %q\nplugin_path = %q\nplugin_config_path = %q\n%s",
+		NRISocket(dir), filepath.Join(dir, "nri", "plugins"), filepath.Join(dir, "nri", "conf.d"), keys)
+}
+
+// NRISocket is where the NRI of a runletd on Config(dir) listens.
+func NRISocket(dir string) string { return filepath.Join(dir, "nri", "nri.sock") }
 
 // Start starts runletd on Config(dir, extra) in a new short temp dir.
 func Start(t testing.TB, extra string) *Daemon {
