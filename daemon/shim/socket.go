@@ -42,3 +42,11 @@ func RemoveDeadSocket(address string) error {
 	}
 	return nil
 }
+
+// Gone reports whether a failed connection to a shim proves it is gone:
+// nothing listens at its socket, or the socket is not there. Any other
+// failure (a full descriptor table, a timeout, a cancelled context) proves
+// nothing about the shim.
+func Gone(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
+}

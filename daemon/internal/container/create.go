@@ -68,13 +68,15 @@ func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 	failpoint.Hit(failpoint.CtrReserved)
 	defer func() {
 		if err != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
 			if r.io != nil {
 				_ = r.io.Close()
 			}
 			if r.hooked {
-				s.hooks().RemoveContainer(context.WithoutCancel(ctx), &r.sb, r.c)
+				s.hooks().RemoveContainer(ctx, &r.sb, r.c)
 			}
-			_ = s.abandon(context.WithoutCancel(ctx), r.c)
+			_ = s.abandon(ctx, r.c)
 		}
 	}()
 	for _, step := range []func(context.Context) error{r.resolveImage, r.rootfs, r.volumes, r.stdio, r.bundle, r.task} {

@@ -194,7 +194,11 @@ func (s *Service) deleteTask(ctx context.Context, id string) {
 // task, off the event's own call.
 func (s *Service) TaskExited(id string, code int32, at int64) {
 	s.Exited(id, code, at)
-	go s.deleteTask(context.Background(), id)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		s.deleteTask(ctx, id)
+	}()
 }
 
 // shimDiedReason is the reason of a container whose pod's shim died.

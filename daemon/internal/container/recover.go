@@ -30,16 +30,24 @@ func (s *Service) Recover(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
-	for i := range live {
-		if live[i].State == Creating {
-			_ = s.abandon(ctx, &live[i])
-			continue
-		}
+	for i := 0; i < len(live) && ctx.Err() == nil; i++ {
 		s.recoverOne(ctx, &live[i])
 	}
 }
 
+// recoverOne brings one container up to date, within cleanupTimeout. A
+// container of a pod whose shim recovery could not reach is left as
+// recorded.
 func (s *Service) recoverOne(ctx context.Context, c *Container) {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	if c.State == Creating {
+		_ = s.abandon(ctx, c)
+		return
+	}
+	if s.o.Pods.ShimUnreachable(c.SandboxID) {
+		return
+	}
 	s.reattachIO(ctx, c)
 	t, err := s.taskOf(c)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -34,6 +35,12 @@ type Options struct {
 	// NRI tells NRI plugins about containers; nil: none.
 	NRI Hooks
 }
+
+// cleanupTimeout bounds the undoing of what a failed call, an exit or a
+// dead shim left (shim calls, the shim's delete): a hung runtime must not
+// hold a container's lock, or a name, forever. What is not undone in time
+// stays in the record, for the next call or start.
+const cleanupTimeout = time.Minute
 
 // Shims is the shim manager as containers use it (a *shimmgr.Manager;
 // the lifecycle tests give a fake).
@@ -131,34 +138,36 @@ func (s *Service) lock(ctx context.Context, id string) (func(), error) {
 	return s.locks.Lock(ctx, id)
 }
 
-// update applies f to the stored record under the lock and saves it.
+// update applies f to the record and stores the result if f changed it,
+// both under s.mu: concurrent updates (an exit event beside a Start) reach
+// the store in the order they reach memory.
 func (s *Service) update(id string, f func(*Container) bool) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	c, ok := s.ctrs[id]
 	if !ok {
-		s.mu.Unlock()
 		return fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
 	}
 	cp := *c
-	changed := f(&cp)
-	if changed {
-		s.ctrs[id] = &cp
-	}
-	s.mu.Unlock()
-	if !changed {
+	if !f(&cp) {
 		return nil
 	}
-	return s.o.DB.Put(bucket, id, &cp)
+	if err := s.o.DB.Put(bucket, id, &cp); err != nil {
+		return err
+	}
+	s.ctrs[id] = &cp
+	return nil
 }
 
-// forget deletes the record and frees its name, in one transaction.
+// forget deletes the record and frees its name, in one transaction, under
+// s.mu so that no update stores the record again.
 func (s *Service) forget(c *Container) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.names.Unclaim(c.Name, c.ID); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	delete(s.ctrs, c.ID)
-	s.mu.Unlock()
 	return nil
 }
 

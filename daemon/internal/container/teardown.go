@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/containerd/errdefs"
@@ -30,7 +31,7 @@ func (s *Service) teardown(ctx context.Context, c *Container) error {
 func (s *Service) deleteTaskOf(ctx context.Context, c *Container) error {
 	t, err := s.taskOf(c)
 	if err != nil {
-		return nil // the pod's shim is gone, and its tasks with it
+		return s.cleanupGoneTask(ctx, c)
 	}
 	if _, err := t.Kill(ctx, &task.KillRequest{Id: c.ID, Signal: 9, All: true}); err == nil {
 		_, _ = t.Wait(ctx, &task.WaitRequest{Id: c.ID})
@@ -38,6 +39,28 @@ func (s *Service) deleteTaskOf(ctx context.Context, c *Container) error {
 	_, err = t.Delete(ctx, &task.DeleteRequest{Id: c.ID})
 	if err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, ttrpc.ErrClosed) {
 		return fmt.Errorf("delete container task %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// cleanupGoneTask is deleteTaskOf when the pod's shim is not connected:
+// one recovery could not reach is left for a later try (an error keeps
+// the record); otherwise the shim is gone and its `delete` force-deletes
+// what the runtime may still hold of the task (a created one's waiting
+// init, its cgroup).
+func (s *Service) cleanupGoneTask(ctx context.Context, c *Container) error {
+	if s.o.Pods.ShimUnreachable(c.SandboxID) {
+		return fmt.Errorf("container %q: its pod's shim could not be reached: %w", c.ID, errdefs.ErrUnavailable)
+	}
+	if _, err := os.Stat(bundle.ConfigPath(c.Bundle)); err != nil {
+		return nil // no task was ever created from this bundle
+	}
+	h, err := s.o.Pods.Handler(s.handlerOf(c))
+	if err != nil {
+		return nil // the pod and its handler are gone: nothing to run
+	}
+	if _, err := s.o.Shims.Cleanup(ctx, h, c.ID, c.Bundle); err != nil {
+		slog.Warn("delete the task of a gone shim", "id", c.ID, "error", err)
 	}
 	return nil
 }

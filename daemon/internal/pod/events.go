@@ -16,7 +16,8 @@ func (s *Service) TaskExited(ctx context.Context, id string) { s.notReady(id) }
 // ready. It waits for a Stop or Remove in progress, which leaves nothing
 // to do.
 func (s *Service) ShimExited(id string) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
 	unlock, err := s.lock(ctx, id)
 	if err != nil {
 		return

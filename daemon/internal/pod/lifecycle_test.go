@@ -246,3 +246,20 @@ func TestRecoverFindsPodsAsTheyWere(t *testing.T) {
 		t.Errorf("the live pod's shim was not reconnected: %v", err)
 	}
 }
+
+func TestRecoverLeavesAPodWhoseShimItCannotReachAsRecorded(t *testing.T) {
+	f := newFixture(t)
+	id, err := f.Run(ctx, podConfig("web"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := f.reopen(t)
+	f.shims.FailNext("Reconnect", errors.New("dial: too many open files")) // proves nothing of the shim
+	next.Recover(ctx)
+	if sb, _ := next.Get(id); sb.State != Ready || !next.ShimUnreachable(id) {
+		t.Fatalf("a pod whose shim could not be reached: %s, unreachable %v; want ready, true", sb.State, next.ShimUnreachable(id))
+	}
+	if f.shims.Calls("Cleanup") != 0 || f.shims.Shim(id).Status(id) != tasktypes.Status_RUNNING {
+		t.Fatal("recovery deleted the task of a shim it could not reach")
+	}
+}

@@ -65,11 +65,13 @@ func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *
 	hooked := false
 	defer func() {
 		if err != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
 			_ = r.holder.Close()
 			if hooked {
-				s.hooks().RemovePodSandbox(context.WithoutCancel(ctx), r.sb)
+				s.hooks().RemovePodSandbox(ctx, r.sb)
 			}
-			s.abandon(context.WithoutCancel(ctx), r.sb)
+			s.abandon(ctx, r.sb)
 		}
 	}()
 	for _, step := range []func(context.Context) error{r.image, r.files, r.userns, r.network, r.bundle, r.startTask} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/proto"
@@ -37,6 +38,12 @@ type Options struct {
 	NRI Hooks
 }
 
+// cleanupTimeout bounds the undoing of what a failed call or a dead shim
+// left (shim calls, the shim's delete): a hung runtime must not hold a
+// pod's lock, or a name, forever. What is not undone in time stays in the
+// record, for the next call or start.
+const cleanupTimeout = time.Minute
+
 // Shims is the shim manager as pods use it (a *shimmgr.Manager; the
 // lifecycle tests give a fake).
 type Shims interface {
@@ -57,15 +64,18 @@ type Service struct {
 	locks keylock.Locks
 	runs  keylock.Flights[string]
 
-	mu         sync.Mutex
-	pods       map[string]*Sandbox // guarded by mu; by id
-	inFlight   map[string]bool     // guarded by mu; ids a RunPodSandbox of this process is making
-	containers Containers          // guarded by mu
+	mu       sync.Mutex
+	pods     map[string]*Sandbox // guarded by mu; by id
+	inFlight map[string]bool     // guarded by mu; ids a RunPodSandbox of this process is making
+	// unreachable are the pods whose shim recovery could not reach,
+	// for a reason that does not prove it dead; guarded by mu.
+	unreachable map[string]bool
+	containers  Containers // guarded by mu
 }
 
 // New returns a Service over the sandboxes in the store.
 func New(o Options) (*Service, error) {
-	s := &Service{o: o, names: names.New(o.DB, namesBucket, bucket), pods: map[string]*Sandbox{}, inFlight: map[string]bool{}}
+	s := &Service{o: o, names: names.New(o.DB, namesBucket, bucket), pods: map[string]*Sandbox{}, inFlight: map[string]bool{}, unreachable: map[string]bool{}}
 	err := o.DB.ForEach(bucket, func(key string, value []byte) error {
 		var sb Sandbox
 		if err := json.Unmarshal(value, &sb); err != nil {
@@ -173,12 +183,12 @@ func (s *Service) update(id string, f func(*Sandbox) bool) error {
 
 // forget deletes the record and frees its name, in one transaction.
 func (s *Service) forget(sb *Sandbox) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.names.Unclaim(sb.Name, sb.ID); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	delete(s.pods, sb.ID)
-	s.mu.Unlock()
 	return nil
 }
 

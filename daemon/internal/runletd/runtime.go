@@ -96,6 +96,10 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 	pods.Store(svc)
 	svc.Recover(ctx)
 	ctrs.Recover(ctx)
+	if err := ctx.Err(); err != nil {
+		shims.Close(ctx)
+		return fmt.Errorf("stopped while recovering: %w", err)
+	}
 	d.shims = shims
 	// NRI starts on the recovered pods and containers, before CRI serves.
 	hooks.Attach(nri.Services{Pods: svc, Containers: ctrs})

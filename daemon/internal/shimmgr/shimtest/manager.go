@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 
 	"github.com/containerd/errdefs"
 
@@ -157,7 +158,7 @@ func (m *Manager) Reconnect(ctx context.Context, set *runtimeclass.Set, r shimmg
 	}
 	p, err := m.Pod(r.SandboxID)
 	if err != nil {
-		return nil, fmt.Errorf("connect to shim at %s: %w", r.Address, errdefs.ErrUnavailable)
+		return nil, fmt.Errorf("connect to shim at %s: %w: %w", r.Address, syscall.ECONNREFUSED, errdefs.ErrUnavailable)
 	}
 	return p, nil
 }
