@@ -5,8 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
+	"sync"
 )
 
 // ListenUnix listens on a filesystem unix socket with mode 0600: runletd's
@@ -28,15 +27,43 @@ func ListenUnix(path string) (net.Listener, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return nil, fmt.Errorf("%s is in use: another runletd serves it", path)
 	}
-	old := unix.Umask(0o177) // the socket is born 0600, never briefly wider
-	lis, err := net.Listen("unix", path)
-	unix.Umask(old)
+	return listenPrivate(path)
+}
+
+// listenPrivate binds the socket under a temporary name, makes it 0600
+// and only then renames it to path: no client can reach it while it is
+// wider, and no process-wide umask is changed under runletd's other
+// goroutines and children.
+func listenPrivate(path string) (net.Listener, error) {
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%d", os.Getpid())) // no longer than most names
+	_ = os.Remove(tmp)
+	lis, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	lis.(*net.UnixListener).SetUnlinkOnClose(false) // its name changes below
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		lis.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
-	return lis, nil
+	if err := os.Rename(tmp, path); err != nil {
+		lis.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	return &unlinkOnClose{Listener: lis, path: path}, nil
+}
+
+// unlinkOnClose removes the socket's final name when the listener closes.
+type unlinkOnClose struct {
+	net.Listener
+	path string
+	once sync.Once
+}
+
+func (l *unlinkOnClose) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { os.Remove(l.path) })
+	return err
 }
