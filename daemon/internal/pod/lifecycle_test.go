@@ -263,3 +263,15 @@ func TestRecoverLeavesAPodWhoseShimItCannotReachAsRecorded(t *testing.T) {
 		t.Fatal("recovery deleted the task of a shim it could not reach")
 	}
 }
+
+func TestAPauseThatDiesWhileItsPodIsMadeLeavesThePodNotReady(t *testing.T) {
+	f := newFixture(t)
+	f.shims.DieOnStart() // its exit event found no ready pod to change
+	id, err := f.Run(ctx, podConfig("web"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb, _ := f.Get(id); sb.State != NotReady {
+		t.Fatalf("a pod whose pause died at once is %s, want notready", sb.State)
+	}
+}

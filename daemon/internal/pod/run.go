@@ -2,12 +2,14 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/ttrpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/failpoint"
@@ -18,6 +20,7 @@ import (
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
 	"github.com/runlet/runlet/daemon/internal/specgen"
 	task "github.com/runlet/runlet/proto/task/v2"
+	tasktypes "github.com/runlet/runlet/proto/types/task"
 	"github.com/runlet/runlet/runtimeclass"
 )
 
@@ -32,6 +35,8 @@ type run struct {
 	// holder holds a userns mode POD pod's user namespace until the pause
 	// task joined it (nil for other pods).
 	holder *idmap.Holder
+	// task is the pod's task service once its shim started.
+	task task.TaskService
 }
 
 // Run starts a pod sandbox and returns its id. Bad input is
@@ -93,7 +98,19 @@ func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *
 	if err := s.update(r.sb.ID, func(sb *Sandbox) bool { *sb = *r.sb; return true }); err != nil {
 		return "", err
 	}
+	r.checkPause(ctx)
 	return r.sb.ID, nil
+}
+
+// checkPause marks the new pod not ready if its pause already exited: an
+// exit reported while the pod was still being created found no ready pod
+// to change (a pause that dies at once: a bad image, seccomp, OOM), and
+// kubelet must see it to make the pod again.
+func (r *run) checkPause(ctx context.Context) {
+	st, err := r.task.State(ctx, &task.StateRequest{Id: r.sb.ID})
+	if errdefs.IsNotFound(err) || errors.Is(err, ttrpc.ErrClosed) || (err == nil && st.GetStatus() == tasktypes.Status_STOPPED) {
+		r.s.notReady(r.sb.ID)
+	}
 }
 
 // newRecord is a new pod's record with every path it will use, so that
@@ -211,6 +228,7 @@ func (r *run) startTask(ctx context.Context) error {
 	r.sb.Shim = p.Record()
 	failpoint.Hit(failpoint.PodShim)
 	t := p.Task()
+	r.task = t
 	created, err := t.Create(ctx, &task.CreateTaskRequest{Id: r.sb.ID, Bundle: r.sb.Bundle, Rootfs: mounts})
 	if err != nil {
 		return fmt.Errorf("create the sandbox task: %w", err)

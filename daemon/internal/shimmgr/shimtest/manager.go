@@ -24,6 +24,22 @@ type Manager struct {
 	fail  map[string]error         // guarded by mu; the next call of a method fails with it
 	calls map[string]int           // guarded by mu; calls by method
 	gates map[string]chan struct{} // guarded by mu; calls of a method wait for its gate to close
+	// dieOnStart makes every started task exit at once; guarded by mu.
+	dieOnStart bool
+}
+
+// DieOnStart makes every task exit right after it starts (a pause or
+// container that dies at once).
+func (m *Manager) DieOnStart() {
+	m.mu.Lock()
+	m.dieOnStart = true
+	m.mu.Unlock()
+}
+
+func (m *Manager) diesOnStart() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dieOnStart
 }
 
 // NewManager returns a manager with no shim.

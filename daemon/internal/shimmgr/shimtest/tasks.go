@@ -133,6 +133,7 @@ func (t *Tasks) Create(ctx context.Context, r *task.CreateTaskRequest) (*task.Cr
 }
 
 func (t *Tasks) Start(ctx context.Context, r *task.StartRequest) (*task.StartResponse, error) {
+	die := t.m.diesOnStart() // read before the shim lock: the manager locks in the other order
 	unlock, err := t.lock("Start")
 	if err != nil {
 		return nil, err
@@ -146,6 +147,9 @@ func (t *Tasks) Start(ctx context.Context, r *task.StartRequest) (*task.StartRes
 		return nil, fmt.Errorf("task %s is %s: %w", r.GetId(), ft.status, errdefs.ErrFailedPrecondition)
 	}
 	ft.status = tasktypes.Status_RUNNING
+	if die {
+		ft.stop()
+	}
 	return &task.StartResponse{Pid: ft.pid}, nil
 }
 
