@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cio"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/pod"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -49,7 +50,8 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 	if err != nil {
 		return "", err
 	}
-	return s.creates.Do(ctx, r.c.Name, func(ctx context.Context) (string, error) { return s.create(ctx, r) })
+	key := keylock.Key([]byte(r.c.Name), []byte(sandboxID), r.c.Config)
+	return s.creates.Do(ctx, key, func(ctx context.Context) (string, error) { return s.create(ctx, r) })
 }
 
 // create makes the container: its record (state Creating) and name first,

@@ -99,4 +99,9 @@ func sortedKeys(m map[string]struct{}) []string {
 	return out
 }
 
-func marshal(m proto.Message) ([]byte, error) { return proto.Marshal(m) }
+// marshal encodes a CRI config deterministically (map entries sorted), so
+// that one config always gives the same bytes: a retry is told apart from
+// another config by comparing them.
+func marshal(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}

@@ -2,6 +2,9 @@ package keylock
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sync"
 )
 
@@ -70,4 +73,16 @@ func (g *Flights[T]) Waiting(key string) int {
 		return f.waiters
 	}
 	return 0
+}
+
+// Key joins the parts that make two calls the same call (a name, its
+// handler or pod, the config's bytes) into a flight key: calls that differ
+// in any part never share an answer.
+func Key(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

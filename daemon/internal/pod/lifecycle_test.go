@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/runlet/runlet/daemon/internal/servicetest"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -273,5 +274,26 @@ func TestAPauseThatDiesWhileItsPodIsMadeLeavesThePodNotReady(t *testing.T) {
 	}
 	if sb, _ := f.Get(id); sb.State != NotReady {
 		t.Fatalf("a pod whose pause died at once is %s, want notready", sb.State)
+	}
+}
+
+func TestARetryWithManyLabelsGetsItsPod(t *testing.T) {
+	f := newFixture(t)
+	cfg := func() *runtimeapi.PodSandboxConfig {
+		c := podConfig("web")
+		c.Labels = map[string]string{}
+		for i := range 16 { // map order differs between encodings unless they sort
+			c.Labels[string(rune('a'+i))] = "v"
+		}
+		return c
+	}
+	id, err := f.Run(ctx, cfg(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if again, err := f.Run(ctx, cfg(), ""); err != nil || again != id {
+			t.Fatalf("a retry with the same labels: %q, %v; want %q", again, err, id)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/runlet/runlet/daemon/failpoint"
 	"github.com/runlet/runlet/daemon/internal/cni"
 	"github.com/runlet/runlet/daemon/internal/idmap"
+	"github.com/runlet/runlet/daemon/internal/keylock"
 	"github.com/runlet/runlet/daemon/internal/names"
 	"github.com/runlet/runlet/daemon/internal/sandboxfs"
 	"github.com/runlet/runlet/daemon/internal/shimmgr"
@@ -42,7 +43,7 @@ type run struct {
 // Run starts a pod sandbox and returns its id. Bad input is
 // InvalidArgument and leaves nothing; a name in use is AlreadyExists,
 // unless its pod is ready with the same config (a retry of a call that
-// succeeded). Concurrent calls for one name share the first one's answer.
+// succeeded). Concurrent identical calls share the first one's answer.
 func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
 	if err := validate(cfg); err != nil {
 		return "", err
@@ -51,16 +52,17 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if err != nil {
 		return "", err
 	}
-	return s.runs.Do(ctx, name(cfg.GetMetadata())+"\x00"+h.Name, func(ctx context.Context) (string, error) { return s.run(ctx, cfg, h) })
-}
-
-// run makes the pod: its record (state Creating) and name first, then
-// each side effect; on failure Abandon undoes what the record names.
-func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, h *runtimeclass.Handler) (_ string, err error) {
 	raw, err := marshalConfig(cfg)
 	if err != nil {
 		return "", err
 	}
+	key := keylock.Key([]byte(name(cfg.GetMetadata())), []byte(h.Name), raw)
+	return s.runs.Do(ctx, key, func(ctx context.Context) (string, error) { return s.run(ctx, cfg, raw, h) })
+}
+
+// run makes the pod: its record (state Creating) and name first, then
+// each side effect; on failure Abandon undoes what the record names.
+func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, raw []byte, h *runtimeclass.Handler) (_ string, err error) {
 	r := &run{s: s, cfg: cfg, h: h, sb: s.newRecord(cfg, raw, h)}
 	if err := s.claimName(ctx, r.sb); err != nil {
 		return s.retried(r.sb, err)

@@ -197,4 +197,9 @@ func (s *Service) lock(ctx context.Context, id string) (func(), error) {
 	return s.locks.Lock(ctx, id)
 }
 
-func marshalConfig(m proto.Message) ([]byte, error) { return proto.Marshal(m) }
+// marshalConfig encodes a CRI config deterministically (map entries sorted), so
+// that one config always gives the same bytes: a retry is told apart from
+// another config by comparing them.
+func marshalConfig(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}
