@@ -26,7 +26,7 @@ func (n *NRI) CreateContainer(ctx context.Context, sb *pod.Sandbox, c *container
 		return hookError("CreateContainer", err)
 	}
 	n.evict(ctx, resp.GetEvict())
-	n.applyUpdates(ctx, resp.GetUpdate())
+	n.applyLater(ctx, resp.GetUpdate())
 	return adjust(spec, resp.GetAdjust())
 }
 
@@ -79,7 +79,7 @@ func (n *NRI) UpdateContainer(ctx context.Context, sb *pod.Sandbox, c *container
 		return r, nil
 	}
 	own := updates[len(updates)-1] // the adaptation puts the container's own last
-	n.applyUpdates(ctx, updates[:len(updates)-1])
+	n.applyLater(ctx, updates[:len(updates)-1])
 	if res := own.GetLinux().GetResources(); res != nil && own.GetContainerId() == c.ID {
 		return res.ToOCI(), nil
 	}
@@ -102,7 +102,7 @@ func (n *NRI) StopContainer(ctx context.Context, sb *pod.Sandbox, c *container.C
 	}
 	updates := n.stopContainer(ctx, podToNRI(sb), c)
 	n.mu.Unlock()
-	n.applyUpdates(ctx, updates)
+	n.applyLater(ctx, updates)
 }
 
 // RemoveContainer tells plugins a container is gone (stopped first if
@@ -122,7 +122,7 @@ func (n *NRI) RemoveContainer(ctx context.Context, sb *pod.Sandbox, c *container
 	delete(n.state, c.ID)
 	n.mu.Unlock()
 	logFailed(err, "RemoveContainer", c.ID)
-	n.applyUpdates(ctx, updates)
+	n.applyLater(ctx, updates)
 }
 
 // stopContainer delivers StopContainer under n.mu and returns the

@@ -91,6 +91,16 @@ func (n *NRI) applyUpdates(ctx context.Context, updates []*api.ContainerUpdate) 
 	return failed
 }
 
+// applyLater applies the updates of other containers a plugin's answer to
+// a hook asked for, off the caller: the call that asked (a Stop, an
+// Update, a Create) holds its own container's lock, and two such calls
+// whose answers named each other's containers would wait for each other.
+func (n *NRI) applyLater(ctx context.Context, updates []*api.ContainerUpdate) {
+	if len(updates) > 0 {
+		go n.applyUpdates(context.WithoutCancel(ctx), updates)
+	}
+}
+
 // evict stops the containers plugins asked to evict, off the caller: the
 // call that asked the plugins (an update) may hold the lock of the very
 // container to stop.
