@@ -23,17 +23,42 @@ type flight[T any] struct {
 	done    chan struct{}
 	val     T
 	err     error
-	waiters int // guarded by the group's mu
+	waiters int  // guarded by the group's mu
+	dropped bool // guarded by the group's mu: every waiter gave up, the call is cancelled
 	cancel  context.CancelFunc
 }
 
-// Do returns fn's result for key, starting fn unless a call for key is running.
+// Do returns fn's result for key, starting fn unless a call for key is
+// running. A call every caller gave up on is not joined: a new caller
+// waits for it to end (it is undoing itself), then starts its own.
 func (g *Flights[T]) Do(ctx context.Context, key string, fn func(context.Context) (T, error)) (T, error) {
+	for {
+		f, ok := g.join(ctx, key, fn)
+		if !ok {
+			select {
+			case <-f.done:
+				continue
+			case <-ctx.Done():
+				var zero T
+				return zero, ctx.Err()
+			}
+		}
+		return g.wait(ctx, f)
+	}
+}
+
+// join counts the caller in key's live call, starting one if none runs;
+// false with a dropped call, which the caller must let end.
+func (g *Flights[T]) join(ctx context.Context, key string, fn func(context.Context) (T, error)) (*flight[T], bool) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.flights == nil {
 		g.flights = map[string]*flight[T]{}
 	}
 	f, ok := g.flights[key]
+	if ok && f.dropped {
+		return f, false
+	}
 	if !ok {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		f = &flight[T]{done: make(chan struct{}), cancel: cancel}
@@ -41,13 +66,18 @@ func (g *Flights[T]) Do(ctx context.Context, key string, fn func(context.Context
 		go g.run(fctx, key, f, fn)
 	}
 	f.waiters++
-	g.mu.Unlock()
+	return f, true
+}
+
+// wait waits for the call's answer; the last waiter to give up cancels it.
+func (g *Flights[T]) wait(ctx context.Context, f *flight[T]) (T, error) {
 	select {
 	case <-f.done:
 		return f.val, f.err
 	case <-ctx.Done():
 		g.mu.Lock()
 		if f.waiters--; f.waiters == 0 {
+			f.dropped = true
 			f.cancel()
 		}
 		g.mu.Unlock()

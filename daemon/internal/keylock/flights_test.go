@@ -96,3 +96,30 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestACallerAfterEveryoneGaveUpStartsAFreshCall(t *testing.T) {
+	var g Flights[int]
+	started, release := make(chan struct{}), make(chan struct{})
+	impatient, giveUp := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := g.Do(impatient, "k", func(ctx context.Context) (int, error) {
+			close(started)
+			<-release // the cancelled call takes its time undoing itself
+			return 0, ctx.Err()
+		})
+		errc <- err
+	}()
+	<-started
+	giveUp()
+	<-errc
+	got := make(chan int, 1)
+	go func() {
+		v, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 9, nil })
+		got <- v
+	}()
+	close(release) // the dropped call ends; the late caller's own call runs
+	if v := <-got; v != 9 {
+		t.Fatalf("a caller after everyone gave up got %d from the cancelled call, want its own 9", v)
+	}
+}
