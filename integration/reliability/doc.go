@@ -1,5 +1,5 @@
 // Package reliability proves runletd's reliability contract
-// (shared/DESIGN.md §6) end to end, black-box: a real runletd (and a
+// (ARCHITECTURE.md §6) end to end, black-box: a real runletd (and a
 // failpoints build of it) driven over CRI gRPC and the real crictl, real
 // shims, runc, crun, containerd's shim, CNI plugins and signals.
 //

@@ -110,7 +110,7 @@ type Images struct {
 }
 
 // ImageLimits bound what a registry or a layer may make runletd read, write
-// and hold (DESIGN.md 6, "Input from outside is bounded"). Zero means the
+// and hold (ARCHITECTURE.md §6, "Input from outside is bounded"). Zero means the
 // default; every default is far above what real images need.
 type ImageLimits struct {
 	// ImagePullProgressTimeout cuts off a registry response (headers or
