@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ func startContainerdEnvironment(t *testing.T, critest string) (string, *containe
 	lockHost(t, critest)
 	dir := daemontest.ShortTempDir(t)
 	removeNewShm(t)
-	cniNetwork(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"))
+	cnitest.Network(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"), cniNetworkName, "rlc")
 	registry := serveImages(t)
 	return dir, startContainerd(t, dir, registry)
 }

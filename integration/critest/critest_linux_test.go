@@ -3,6 +3,7 @@ package critest
 import (
 	"context"
 	"fmt"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,10 @@ import (
 	"github.com/runlet/runlet/bundle/bundletest"
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
+
+// cniNetworkName names the tests' CNI network (portmap writes it into its
+// per-pod chains' rules).
+const cniNetworkName = "runlet-critest"
 
 // containerdPassed is how many specs containerd 2.3.1 passes on critest
 // v1.37.0; runletd must pass more on each handler.
@@ -55,7 +60,7 @@ func startEnvironment(t *testing.T, critest string) (string, *daemontest.Daemon)
 	lockHost(t, critest)
 	dir := daemontest.ShortTempDir(t)
 	removeNewShm(t)
-	cniNetwork(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"))
+	cnitest.Network(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"), cniNetworkName, "rlc")
 	registry := serveImages(t)
 	d := startRunletd(t, dir, registry)
 	t.Cleanup(func() { removeAllPods(t, d) })

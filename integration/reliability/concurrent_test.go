@@ -12,6 +12,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
 // copies is how many identical calls are made at once (kubelet's retries
@@ -143,7 +145,14 @@ func TestIdenticalAndRacingCallsHaveOneEffectAndKillNoShim(t *testing.T) {
 			if st.State != runtimeapi.ContainerState_CONTAINER_RUNNING || !running(pid) {
 				t.Fatalf("container after 8 StartContainer calls: %s, pid %d running %v", st.State, pid, running(pid))
 			}
-			if procs := f.processesRunning("sleep " + marker); len(procs) != 1 {
+			// The started init execs its command a moment after Start returns
+			// (until then its cmdline is the runtime's).
+			var procs []int
+			daemontest.WaitFor(t, 10*time.Second, "the container's command to run", func() bool {
+				procs = f.processesRunning("sleep " + marker)
+				return len(procs) > 0
+			})
+			if len(procs) != 1 {
 				t.Fatalf("processes of the container after 8 StartContainer calls: %v, want exactly one", procs)
 			}
 

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,7 +271,7 @@ func (f *fixture) assertPodNetwork(t *testing.T, pod string, st *runtimeapi.PodS
 	if _, err := os.Stat(filepath.Join(f.leaseDir, f.netName, ip)); err != nil {
 		t.Fatalf("pod %s has address %s but host-local holds no lease for it: %v", pod, ip, err)
 	}
-	out, err := iptTable{"iptables", "nat"}.run("-S")
+	out, err := cnitest.Table{Bin: "iptables", Name: "nat"}.Run("-S")
 	if err != nil {
 		t.Fatal(err)
 	}

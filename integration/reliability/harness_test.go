@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,15 +78,15 @@ func start(t *testing.T, opts ...option) *fixture {
 	if err := testimages.WriteOCIArchive(filepath.Join(importDir, "busybox.tar"), busybox, img); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + randomHex(t, 4), pids: map[int]seenProcess{}, sockets: map[string]string{}, names: map[string]string{}}
+	f := &fixture{handlers: []string{"runc", "crun"}, cgroup: "/runlet-rel-" + cnitest.RandomHex(t, 4), pids: map[int]seenProcess{}, sockets: map[string]string{}, names: map[string]string{}}
 	confDir := filepath.Join(dir, "net.d")
 	if err := os.Mkdir(confDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if o.network {
-		f.netName = "runlet-rel-" + randomHex(t, 3)
+		f.netName = "runlet-rel-" + cnitest.RandomHex(t, 3)
 		f.leaseDir = filepath.Join(dir, "cni-leases")
-		cniNetwork(t, confDir, f.leaseDir, f.netName)
+		cnitest.Network(t, confDir, f.leaseDir, f.netName, "rlr")
 	}
 	// runlet's shims put their sockets under the test's state (their
 	// default, /run/runlet/s, is shared by every runletd on the host), so

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"fmt"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -131,8 +132,8 @@ func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
 				leaks = append(leaks, "CNI lease "+n)
 			}
 		}
-		for _, x := range iptTables {
-			out, err := x.run("-S")
+		for _, x := range cnitest.Tables {
+			out, err := x.Run("-S")
 			if err != nil {
 				continue // no such binary or table
 			}
@@ -142,7 +143,7 @@ func (f *fixture) leaks(t testing.TB, podIDs ...string) []string {
 					hit = hit || (id != "" && strings.Contains(line, id))
 				}
 				if hit {
-					leaks = append(leaks, fmt.Sprintf("%s -t %s rule: %s", x.bin, x.table, line))
+					leaks = append(leaks, fmt.Sprintf("%s -t %s rule: %s", x.Bin, x.Name, line))
 				}
 			}
 		}

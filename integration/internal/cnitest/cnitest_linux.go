@@ -1,4 +1,9 @@
-package critest
+// Package cnitest gives an integration test a CNI network of its own (a
+// bridge, host-local addresses, portmap host ports, loopback) and puts
+// back everything the network changed on the host at cleanup: the bridge,
+// the forwarding and route_localnet sysctls, the iptables chains that
+// appeared and the rules jumping to them, libcni's cache directory.
+package cnitest
 
 import (
 	"context"
@@ -19,22 +24,20 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// cniNetworkName names the tests' CNI network (portmap writes it into its
-// per-pod chains' rules).
-const cniNetworkName = "runlet-critest"
-
-// cniNetwork writes, into confDir, a CNI network on a bridge of the test's
-// own (bridge + host-local, portmap for host ports, loopback) with a free
-// private /24 and host-local state under dataDir. Everything it changes on
-// the host is put back at cleanup: the bridge, forwarding sysctls, the
-// iptables chains that appeared (portmap's), libcni's cache dir.
-func cniNetwork(t *testing.T, confDir, dataDir string) {
+// Network writes, into confDir, a CNI network named netName on a bridge
+// (named bridgePrefix and random hex) of the test's own (bridge + host-local, portmap for host ports,
+// loopback) with a free private /24 and host-local state under dataDir
+// (leases in dataDir/netName). Everything it changes on the host is put
+// back at cleanup: the bridge, forwarding and route_localnet sysctls, the
+// iptables chains that appeared (portmap's, whose per-pod rules carry
+// netName), libcni's cache dir.
+func Network(t *testing.T, confDir, dataDir, netName, bridgePrefix string) {
 	t.Helper()
-	restoreHostNetwork(t)
-	bridge := "rlc" + randomHex(t, 4)
+	restoreHostNetwork(t, netName)
+	bridge := bridgePrefix + RandomHex(t, 4)
 	t.Cleanup(func() { deleteLink(t, bridge) })
 	conf := map[string]any{
-		"cniVersion": "1.0.0", "name": cniNetworkName,
+		"cniVersion": "1.0.0", "name": netName,
 		"plugins": []any{
 			map[string]any{"type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
 				"ipam": map[string]any{"type": "host-local", "dataDir": dataDir,
@@ -51,12 +54,13 @@ func cniNetwork(t *testing.T, confDir, dataDir string) {
 	if err := os.MkdirAll(confDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(confDir, "10-critest.conflist"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(confDir, "10-"+netName+".conflist"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func randomHex(t *testing.T, n int) string {
+// RandomHex is n random bytes in hex, for names unique to a test.
+func RandomHex(t *testing.T, n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -91,9 +95,9 @@ func deleteLink(t *testing.T, name string) {
 	}
 }
 
-// restoreHostNetwork snapshots the forwarding sysctls, the iptables chains
+// restoreHostNetwork snapshots the forwarding (and route_localnet) sysctls, the iptables chains
 // and libcni's cache dir, and puts them back at cleanup.
-func restoreHostNetwork(t *testing.T) {
+func restoreHostNetwork(t *testing.T, netName string) {
 	t.Helper()
 	const cniCache = "/var/lib/cni"
 	_, cacheErr := os.Stat(cniCache)
@@ -105,7 +109,7 @@ func restoreHostNetwork(t *testing.T) {
 			os.Remove(cniCache)
 		}
 	})
-	t.Cleanup(func() { removeNewChains(t, chains) })
+	t.Cleanup(func() { removeNewChains(t, chains, netName) })
 	t.Cleanup(func() { restoreSysctls(t, sysctls) })
 }
 
@@ -116,7 +120,7 @@ var forwardingMasters = []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net
 func snapshotForwarding(t *testing.T) map[string]string {
 	t.Helper()
 	values := map[string]string{}
-	for _, pattern := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/*/forwarding", "/proc/sys/net/ipv6/conf/*/forwarding"} {
+	for _, pattern := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/*/forwarding", "/proc/sys/net/ipv6/conf/*/forwarding", "/proc/sys/net/ipv4/conf/*/route_localnet"} {
 		paths, _ := filepath.Glob(pattern)
 		for _, p := range paths {
 			b, err := os.ReadFile(p)
@@ -151,24 +155,26 @@ func restoreSysctls(t *testing.T, values map[string]string) {
 	}
 }
 
-// iptTable is one iptables binary and table.
-type iptTable struct{ bin, table string }
+// Table is one iptables binary and table.
+type Table struct{ Bin, Name string }
 
-var iptTables = []iptTable{{"iptables", "nat"}, {"iptables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "filter"}}
+// Tables are the tables CNI plugins write rules into.
+var Tables = []Table{{"iptables", "nat"}, {"iptables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "filter"}}
 
-func (x iptTable) run(args ...string) (string, error) {
-	full := append([]string{"-w", "-t", x.table}, args...)
+// Run runs the table's binary with args on the table (waiting for its lock).
+func (x Table) Run(args ...string) (string, error) {
+	full := append([]string{"-w", "-t", x.Name}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, x.bin, full...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, x.Bin, full...).CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w: %s", x.bin, strings.Join(full, " "), err, out)
+		return string(out), fmt.Errorf("%s %s: %w: %s", x.Bin, strings.Join(full, " "), err, out)
 	}
 	return string(out), nil
 }
 
-func (x iptTable) chains(t *testing.T) map[string]bool {
-	out, err := x.run("-S")
+func (x Table) chains(t *testing.T) map[string]bool {
+	out, err := x.Run("-S")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +187,11 @@ func (x iptTable) chains(t *testing.T) map[string]bool {
 	return chains
 }
 
-func snapshotChains(t *testing.T) map[iptTable]map[string]bool {
+func snapshotChains(t *testing.T) map[Table]map[string]bool {
 	t.Helper()
-	snap := map[iptTable]map[string]bool{}
-	for _, x := range iptTables {
-		if _, err := exec.LookPath(x.bin); err == nil {
+	snap := map[Table]map[string]bool{}
+	for _, x := range Tables {
+		if _, err := exec.LookPath(x.Bin); err == nil {
 			snap[x] = x.chains(t)
 		}
 	}
@@ -196,7 +202,7 @@ func snapshotChains(t *testing.T) map[iptTable]map[string]bool {
 // (portmap's CNI-HOSTPORT-* and any per-pod chain a failed teardown left)
 // with the rules jumping to them. Other runtimes' pod chains (CNI-DN-*)
 // still in place keep the shared chains.
-func removeNewChains(t *testing.T, before map[iptTable]map[string]bool) {
+func removeNewChains(t *testing.T, before map[Table]map[string]bool, netName string) {
 	for x, old := range before {
 		var created []string
 		othersInUse := false
@@ -204,8 +210,8 @@ func removeNewChains(t *testing.T, before map[iptTable]map[string]bool) {
 			mine := !old[c]
 			if strings.HasPrefix(c, "CNI-DN-") {
 				// portmap's per-pod chain: its rules carry the network's name.
-				rules, err := x.run("-S", c)
-				mine = mine && err == nil && strings.Contains(rules, cniNetworkName)
+				rules, err := x.Run("-S", c)
+				mine = mine && err == nil && strings.Contains(rules, netName)
 				othersInUse = othersInUse || !mine
 			}
 			if mine {
@@ -216,21 +222,21 @@ func removeNewChains(t *testing.T, before map[iptTable]map[string]bool) {
 			continue
 		}
 		if othersInUse {
-			t.Logf("cleanup: %s %s holds other pods' chains; left %v in place", x.bin, x.table, created)
+			t.Logf("cleanup: %s %s holds other pods' chains; left %v in place", x.Bin, x.Name, created)
 			continue
 		}
 		dropChains(t, x, created)
 	}
 }
 
-func dropChains(t *testing.T, x iptTable, created []string) {
+func dropChains(t *testing.T, x Table, created []string) {
 	isCreated := map[string]bool{}
 	for _, c := range created {
 		isCreated[c] = true
 	}
 	deleteJumpsTo(t, x, isCreated)
 	for _, c := range created {
-		if _, err := x.run("-F", c); err != nil && !chainGone(err) {
+		if _, err := x.Run("-F", c); err != nil && !chainGone(err) {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
@@ -247,10 +253,10 @@ func chainGone(err error) bool {
 
 // deleteChain deletes a flushed chain, retrying while nf_tables still
 // counts a jump from a rule deleted a moment ago (EBUSY).
-func (x iptTable) deleteChain(c string) error {
+func (x Table) deleteChain(c string) error {
 	var err error
 	for range 50 {
-		if _, err = x.run("-X", c); err == nil || chainGone(err) {
+		if _, err = x.Run("-X", c); err == nil || chainGone(err) {
 			return nil
 		}
 		if !strings.Contains(err.Error(), "busy") {
@@ -264,20 +270,20 @@ func (x iptTable) deleteChain(c string) error {
 // deleteJumpsTo removes, from chains that existed before, the rules that
 // jump to a created chain, each by its own spec (not by number, which a
 // concurrent edit could shift onto another rule).
-func deleteJumpsTo(t *testing.T, x iptTable, created map[string]bool) {
-	out, err := x.run("-S")
+func deleteJumpsTo(t *testing.T, x Table, created map[string]bool) {
+	out, err := x.Run("-S")
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
 	}
 	for _, line := range strings.Split(out, "\n") {
-		f := splitRule(line)
+		f := SplitRule(line)
 		if len(f) < 2 || f[0] != "-A" || created[f[1]] {
 			continue
 		}
 		for i := 0; i+1 < len(f); i++ {
 			if (f[i] == "-j" || f[i] == "-g") && created[f[i+1]] {
-				if _, err := x.run(append([]string{"-D"}, f[1:]...)...); err != nil {
+				if _, err := x.Run(append([]string{"-D"}, f[1:]...)...); err != nil {
 					t.Errorf("cleanup: %v", err)
 				}
 				break
@@ -286,9 +292,9 @@ func deleteJumpsTo(t *testing.T, x iptTable, created map[string]bool) {
 	}
 }
 
-// splitRule splits a line of iptables -S into arguments, keeping a double-
+// SplitRule splits a line of iptables -S into arguments, keeping a double-
 // quoted argument (a comment) whole.
-func splitRule(line string) []string {
+func SplitRule(line string) []string {
 	var args []string
 	var cur strings.Builder
 	quoted, inArg := false, false
@@ -311,12 +317,4 @@ func splitRule(line string) []string {
 		args = append(args, cur.String())
 	}
 	return args
-}
-
-func TestSplitRuleKeepsAQuotedCommentWhole(t *testing.T) {
-	got := splitRule(`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`)
-	want := []string{"-A", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("got %q", got)
-	}
 }
