@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	task "github.com/runlet/runlet/proto/task/v2"
+	tasktypes "github.com/runlet/runlet/proto/types/task"
 )
 
 // execEndTimeout bounds the start of an exec, and the kill, wait and
@@ -25,6 +26,11 @@ func startExec(ctx context.Context, t task.TaskService, id, execID string) error
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), execEndTimeout)
 	defer cancel()
 	if _, err := t.Start(sctx, &task.StartRequest{Id: id, ExecId: execID}); err != nil {
+		if !containerRuns(sctx, t, id) {
+			// The exec lost a race with the container's end (a StopContainer):
+			// the runtime's words vary, the cause is the state.
+			return fmt.Errorf("start exec in %q: the container is not running: %w: %w", id, err, errdefs.ErrFailedPrecondition)
+		}
 		return fmt.Errorf("start exec in %q: %w", id, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -65,4 +71,10 @@ func endExec(ctx context.Context, t task.TaskService, id, execID string, st exec
 		return fmt.Errorf("delete exec %s in %q: %w", execID, id, err)
 	}
 	return nil
+}
+
+// containerRuns reports whether the container's init still runs.
+func containerRuns(ctx context.Context, t task.TaskService, id string) bool {
+	st, err := t.State(ctx, &task.StateRequest{Id: id})
+	return err == nil && st.GetStatus() == tasktypes.Status_RUNNING
 }
