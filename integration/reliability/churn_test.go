@@ -34,16 +34,17 @@ func churnCycles(t *testing.T) int {
 	return n
 }
 
-// figures are what a leak in runletd grows. Goroutines are not among
-// them: runletd has no endpoint that reports them, and a goroutine that
-// leaks holds an fd or memory.
+// figures are what a leak in runletd grows; goroutines come from the
+// verbose CRI Status (the fewest of a few readings: a call in flight
+// counts its own).
 type figures struct {
 	fds, threads int
 	rssKiB       int
+	goroutines   int
 }
 
 func (x figures) String() string {
-	return fmt.Sprintf("fds %d, threads %d, RSS %d KiB", x.fds, x.threads, x.rssKiB)
+	return fmt.Sprintf("fds %d, threads %d, goroutines %d, RSS %d KiB", x.fds, x.threads, x.goroutines, x.rssKiB)
 }
 
 func daemonFigures(t *testing.T, pid int) figures {
@@ -88,13 +89,14 @@ func (x figures) grewFrom(before figures) []string {
 	check("fds", before.fds, x.fds)
 	check("threads", before.threads, x.threads)
 	check("RSS KiB", before.rssKiB, x.rssKiB)
+	check("goroutines", before.goroutines, x.goroutines)
 	return grew
 }
 
 // TestPodChurnLeavesNoDescriptorsThreadsMemoryOrHostState runs pod
 // lifecycles (pod on the CNI network with a host port, container, ExecSync,
 // stop, remove), 8 in flight, alternating runc and crun: afterwards
-// runletd's open fds, threads and RSS are within 10 % of their value
+// runletd's open fds, threads, goroutines and RSS are within 10 % of their value
 // after a warm-up, and nothing of the pods is left.
 func TestPodChurnLeavesNoDescriptorsThreadsMemoryOrHostState(t *testing.T) {
 	cycles := churnCycles(t)
@@ -119,8 +121,10 @@ func TestPodChurnLeavesNoDescriptorsThreadsMemoryOrHostState(t *testing.T) {
 	}
 	churn(0, churnWarmup)
 	before := daemonFigures(t, f.Proc.Pid())
+	before.goroutines = f.goroutines(t)
 	churn(churnWarmup, cycles)
 	after := daemonFigures(t, f.Proc.Pid())
+	after.goroutines = f.goroutines(t)
 	t.Logf("runletd after %d warm-up cycles: %v", churnWarmup, before)
 	t.Logf("runletd after %d more cycles:    %v", cycles, after)
 	if grew := after.grewFrom(before); len(grew) != 0 {
@@ -171,4 +175,26 @@ func (f *fixture) cycle(t *testing.T, i int, handler string) error {
 		return fmt.Errorf("RemovePodSandbox on %s: %w", handler, err)
 	}
 	return nil
+}
+
+// goroutines is runletd's goroutine count from the verbose CRI Status, the
+// fewest of five readings a tenth of a second apart.
+func (f *fixture) goroutines(t *testing.T) int {
+	t.Helper()
+	fewest := 0
+	for i := range 5 {
+		resp, err := f.Runtime.Status(context.Background(), &runtimeapi.StatusRequest{Verbose: true})
+		if err != nil {
+			t.Fatalf("runletd's status: %v", err)
+		}
+		n, err := strconv.Atoi(resp.GetInfo()["goroutines"])
+		if err != nil {
+			t.Fatalf("verbose status reports no goroutine count: %v", resp.GetInfo())
+		}
+		if i == 0 || n < fewest {
+			fewest = n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fewest
 }

@@ -2,6 +2,8 @@ package cri
 
 import (
 	"context"
+	goruntime "runtime"
+	"strconv"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -16,8 +18,12 @@ func (s *Server) Status(ctx context.Context, req *runtime.StatusRequest) (*runti
 	resp := &runtime.StatusResponse{Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{ready, net}},
 		Features: &runtime.RuntimeFeatures{SupplementalGroupsPolicy: true}}
 	resp.RuntimeHandlers = s.handlerFeatures(ctx)
-	if cidr := s.podCIDR.Load(); req.GetVerbose() && cidr != nil {
-		resp.Info = map[string]string{"podCIDR": *cidr}
+	if req.GetVerbose() {
+		// goroutines lets an operator (and the churn test) see a leak.
+		resp.Info = map[string]string{"goroutines": strconv.Itoa(goruntime.NumGoroutine())}
+		if cidr := s.podCIDR.Load(); cidr != nil {
+			resp.Info["podCIDR"] = *cidr
+		}
 	}
 	return resp, nil
 }
