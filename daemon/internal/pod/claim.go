@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 
@@ -25,8 +24,7 @@ func (s *Service) claimName(ctx context.Context, sb *Sandbox) error {
 // anything else keeps the AlreadyExists error naming the holder.
 func (s *Service) retried(sb *Sandbox, err error) (string, error) {
 	held, ok := s.heldBy(sb.Name)
-	if errdefs.IsAlreadyExists(err) && ok && held.State == Ready && held.Handler == sb.Handler &&
-		bytes.Equal(held.Config, sb.Config) {
+	if errdefs.IsAlreadyExists(err) && ok && held.State == Ready && held.RunKey != "" && held.RunKey == sb.RunKey {
 		return held.ID, nil
 	}
 	return "", err

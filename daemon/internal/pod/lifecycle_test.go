@@ -297,3 +297,17 @@ func TestARetryWithManyLabelsGetsItsPod(t *testing.T) {
 		}
 	}
 }
+
+func TestARetryAfterAResizeStillGetsItsPod(t *testing.T) {
+	f := newFixture(t)
+	id, err := f.Run(ctx, podConfig("web"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.UpdateResources(id, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := f.Run(ctx, podConfig("web"), ""); err != nil || again != id {
+		t.Fatalf("a retry after a resize: %q, %v; want %q", again, err, id)
+	}
+}

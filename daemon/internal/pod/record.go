@@ -45,6 +45,10 @@ type Sandbox struct {
 	Bundle    string         `json:"bundle"` // the pause task's bundle
 	Image     string         `json:"image"`
 	Shim      shimmgr.Record `json:"shim"`
+	// RunKey identifies the RunPodSandbox call that made the pod (name,
+	// handler and config as asked, before any later resize): a retry of
+	// that call gets this pod.
+	RunKey string `json:"run_key,omitempty"`
 	// Stopped is set once Stop released the task, shim and network; a pod
 	// that is merely not ready (its pause or shim died) still needs it.
 	Stopped bool `json:"stopped,omitempty"`

@@ -57,13 +57,14 @@ func (s *Service) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return "", err
 	}
 	key := keylock.Key([]byte(name(cfg.GetMetadata())), []byte(h.Name), raw)
-	return s.runs.Do(ctx, key, func(ctx context.Context) (string, error) { return s.run(ctx, cfg, raw, h) })
+	return s.runs.Do(ctx, key, func(ctx context.Context) (string, error) { return s.run(ctx, cfg, raw, key, h) })
 }
 
 // run makes the pod: its record (state Creating) and name first, then
 // each side effect; on failure Abandon undoes what the record names.
-func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, raw []byte, h *runtimeclass.Handler) (_ string, err error) {
+func (s *Service) run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, raw []byte, key string, h *runtimeclass.Handler) (_ string, err error) {
 	r := &run{s: s, cfg: cfg, h: h, sb: s.newRecord(cfg, raw, h)}
+	r.sb.RunKey = key
 	if err := s.claimName(ctx, r.sb); err != nil {
 		return s.retried(r.sb, err)
 	}
