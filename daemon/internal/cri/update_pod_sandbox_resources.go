@@ -7,11 +7,12 @@ import (
 )
 
 // UpdatePodSandboxResources records a resized pod's pod-level resources
-// and overhead (kubelet has resized the pod's cgroup itself first; see
-// pod.Service.UpdateResources). An unknown pod is NotFound.
+// and overhead, told to NRI plugins before and after (kubelet has resized
+// the pod's cgroup itself first; see pod.Service.UpdateResources). An
+// unknown pod is NotFound; a plugin's refusal FailedPrecondition.
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtime.UpdatePodSandboxResourcesRequest) (*runtime.UpdatePodSandboxResourcesResponse, error) {
 	pods := s.runtime.Pods
-	if err := pods.UpdateResources(req.GetPodSandboxId(), req.GetOverhead(), req.GetResources()); err != nil {
+	if err := pods.UpdateResources(ctx, req.GetPodSandboxId(), req.GetOverhead(), req.GetResources()); err != nil {
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "pod resources updated", "pod", req.GetPodSandboxId(),

@@ -1,6 +1,10 @@
 package pod
 
-import "context"
+import (
+	"context"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
 
 // Hooks tell NRI plugins about pods (runletd gives an *nri.NRI; nil
 // Options.NRI: no plugins).
@@ -14,6 +18,10 @@ type Hooks interface {
 	RunPodSandbox(ctx context.Context, sb *Sandbox) error
 	StopPodSandbox(ctx context.Context, sb *Sandbox)
 	RemovePodSandbox(ctx context.Context, sb *Sandbox)
+	// UpdatePodSandbox may refuse a resize (UpdatePodSandboxResources);
+	// PostUpdatePodSandbox follows a recorded one and cannot.
+	UpdatePodSandbox(ctx context.Context, sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error
+	PostUpdatePodSandbox(ctx context.Context, sb *Sandbox)
 }
 
 func (s *Service) hooks() Hooks {
@@ -29,6 +37,10 @@ func (noHooks) BlockSync(context.Context) (func(), error)     { return func() {}
 func (noHooks) RunPodSandbox(context.Context, *Sandbox) error { return nil }
 func (noHooks) StopPodSandbox(context.Context, *Sandbox)      {}
 func (noHooks) RemovePodSandbox(context.Context, *Sandbox)    {}
+func (noHooks) UpdatePodSandbox(context.Context, *Sandbox, *runtimeapi.LinuxContainerResources, *runtimeapi.LinuxContainerResources) error {
+	return nil
+}
+func (noHooks) PostUpdatePodSandbox(context.Context, *Sandbox) {}
 
 // Records returns copies of the pods that are made (none still being
 // created), for NRI's synchronisation of a plugin.

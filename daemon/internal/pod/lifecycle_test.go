@@ -304,7 +304,7 @@ func TestARetryAfterAResizeStillGetsItsPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.UpdateResources(id, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); err != nil {
+	if err := f.UpdateResources(ctx, id, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); err != nil {
 		t.Fatal(err)
 	}
 	if again, err := f.Run(ctx, podConfig("web"), ""); err != nil || again != id {

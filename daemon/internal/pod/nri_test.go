@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // fakeHooks stands for NRI: it records what it is told, as "Event id",
 // and may refuse or hold RunPodSandbox.
 type fakeHooks struct {
-	// run, when set, is RunPodSandbox's answer.
-	run func(sb *Sandbox) error
+	// run, when set, is RunPodSandbox's answer; update UpdatePodSandbox's.
+	run    func(sb *Sandbox) error
+	update func(sb *Sandbox) error
 	// seen, when set, is called with each event as it is told.
 	seen func(event string, sb *Sandbox)
 	// unblocked, when set, runs as BlockSync's hold ends; held tells
@@ -67,6 +69,18 @@ func (h *fakeHooks) StopPodSandbox(_ context.Context, sb *Sandbox) { h.record("S
 
 func (h *fakeHooks) RemovePodSandbox(_ context.Context, sb *Sandbox) {
 	h.record("RemovePodSandbox", sb)
+}
+
+func (h *fakeHooks) UpdatePodSandbox(_ context.Context, sb *Sandbox, _, _ *runtimeapi.LinuxContainerResources) error {
+	h.record("UpdatePodSandbox", sb)
+	if h.update != nil {
+		return h.update(sb)
+	}
+	return nil
+}
+
+func (h *fakeHooks) PostUpdatePodSandbox(_ context.Context, sb *Sandbox) {
+	h.record("PostUpdatePodSandbox", sb)
 }
 
 // withHooks is a fixture whose service tells h.
@@ -172,5 +186,46 @@ func TestPluginSynchronisationIsHeldOffAcrossTheRunHookUntilThePodIsListed(t *te
 	}
 	if listed != 1 {
 		t.Fatalf("%d pods listed as the hold ended, want the new one", listed)
+	}
+}
+
+func TestAResizeIsToldToPluginsBeforeAndAfterAndARefusalRecordsNothing(t *testing.T) {
+	h := &fakeHooks{}
+	f := withHooks(t, h)
+	id, err := f.Run(ctx, podConfig("web"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpuShares := func() int64 {
+		sb, err := f.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := sb.CRIConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.GetLinux().GetResources().GetCpuShares()
+	}
+	h.update = func(*Sandbox) error { return fmt.Errorf("plugin says no: %w", errdefs.ErrFailedPrecondition) }
+	if err := f.UpdateResources(ctx, id, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("a refused resize: %v, want the plugin's FailedPrecondition", err)
+	}
+	if got := cpuShares(); got != 0 {
+		t.Fatalf("a refused resize recorded cpu shares %d", got)
+	}
+	h.update = nil
+	if err := f.UpdateResources(ctx, id, nil, &runtimeapi.LinuxContainerResources{CpuShares: 512}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cpuShares(); got != 512 {
+		t.Fatalf("cpu shares %d after the resize, want 512", got)
+	}
+	want := []string{"RunPodSandbox " + id, "UpdatePodSandbox " + id, "UpdatePodSandbox " + id, "PostUpdatePodSandbox " + id}
+	if got := h.Calls(); !slices.Equal(got, want) {
+		t.Fatalf("hooks told %v, want %v", got, want)
+	}
+	if err := f.UpdateResources(ctx, "no-such-pod", nil, nil); !errdefs.IsNotFound(err) {
+		t.Fatalf("resizing an unknown pod: %v, want NotFound", err)
 	}
 }

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -14,27 +15,51 @@ import (
 // read the pod config from. kubelet has already resized the pod's cgroup,
 // its cgroup_parent, before it calls: runletd keeps no pod cgroup of its
 // own (each container's cgroup sits directly under cgroup_parent), so
-// there is no cgroup here to write. The record is read, changed and
-// written by update, so a concurrent state change is not lost to it; the
-// pod's RunKey keeps answering a retry of the RunPodSandbox that made it.
-func (s *Service) UpdateResources(id string, overhead, resources *runtimeapi.LinuxContainerResources) error {
+// there is no cgroup here to write. NRI plugins hear of the update first
+// (one may refuse it: nothing is recorded) and of its end after. The pod's
+// lock keeps a Stop or Remove out meanwhile; the record is read, changed
+// and written by update, and the pod's RunKey keeps answering a retry of
+// the RunPodSandbox that made it.
+func (s *Service) UpdateResources(ctx context.Context, id string, overhead, resources *runtimeapi.LinuxContainerResources) error {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	sb, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	if err := s.hooks().UpdatePodSandbox(ctx, &sb, overhead, resources); err != nil {
+		return err
+	}
 	var cerr error
-	err := s.update(id, func(sb *Sandbox) bool {
-		cfg, err := sb.CRIConfig()
-		if err != nil {
-			cerr = err
-			return false
-		}
-		if cfg.Linux == nil {
-			cfg.Linux = &runtimeapi.LinuxPodSandboxConfig{}
-		}
-		cfg.Linux.Overhead = proto.CloneOf(overhead)
-		cfg.Linux.Resources = proto.CloneOf(resources)
-		if sb.Config, cerr = marshalConfig(cfg); cerr != nil {
-			cerr = fmt.Errorf("pod sandbox %q: config: %w", id, cerr)
-			return false
-		}
-		return true
+	err = s.update(id, func(sb *Sandbox) bool {
+		cerr = setResources(sb, overhead, resources)
+		return cerr == nil
 	})
-	return errors.Join(err, cerr)
+	if err = errors.Join(err, cerr); err != nil {
+		return err
+	}
+	if sb, err = s.Get(id); err == nil {
+		s.hooks().PostUpdatePodSandbox(ctx, &sb)
+	}
+	return nil
+}
+
+// setResources writes overhead and resources into sb's CRI config.
+func setResources(sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
+	cfg, err := sb.CRIConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Linux == nil {
+		cfg.Linux = &runtimeapi.LinuxPodSandboxConfig{}
+	}
+	cfg.Linux.Overhead = proto.CloneOf(overhead)
+	cfg.Linux.Resources = proto.CloneOf(resources)
+	if sb.Config, err = marshalConfig(cfg); err != nil {
+		return fmt.Errorf("pod sandbox %q: config: %w", sb.ID, err)
+	}
+	return nil
 }
