@@ -324,7 +324,7 @@ func containerdCgroupParents() []string {
 		}
 	}
 	var parents []string
-	for _, root := range cgroupDirs("") {
+	for _, root := range daemontest.CgroupDirs("") {
 		parents = append(parents, root)
 		ctrl := filepath.Base(root)
 		if ctrl == "unified" || root == "/sys/fs/cgroup" {
@@ -371,7 +371,7 @@ func removeNewContainerdCgroups(t *testing.T) {
 		}
 		killCgroupProcs(t, created)
 		for _, c := range created {
-			removeCgroupTree(t, c)
+			daemontest.RemoveCgroupTree(t, c)
 		}
 	})
 }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"github.com/runlet/runlet/bundle/bundletest"
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
@@ -63,7 +61,7 @@ func startEnvironment(t *testing.T, critest string) (string, *daemontest.Daemon)
 	cnitest.Network(t, filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-data"), cniNetworkName, "rlc")
 	registry := serveImages(t)
 	d := startRunletd(t, dir, registry)
-	t.Cleanup(func() { removeAllPods(t, d) })
+	t.Cleanup(func() { daemontest.RemoveAllPods(t, d) })
 	return dir, d
 }
 
@@ -165,43 +163,6 @@ func checkReport(t *testing.T, report string, runErr error, out string) {
 	}
 	if runErr != nil && len(o.Failed) == 0 {
 		t.Errorf("critest failed with no failed spec in its report: %v\n%s", runErr, tail(out, 8000))
-	}
-}
-
-// removeAllPods stops and removes whatever pods and containers critest
-// left, so runletd's own shutdown leaves no shim, mount or netns behind.
-func removeAllPods(t *testing.T, d *daemontest.Daemon) {
-	if d.Proc.Exited() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ctrs, err := d.Runtime.ListContainers(ctx, &runtime.ListContainersRequest{})
-	if err != nil {
-		t.Errorf("cleanup: list containers: %v", err)
-		return
-	}
-	for _, c := range ctrs.GetContainers() {
-		d.Runtime.StopContainer(ctx, &runtime.StopContainerRequest{ContainerId: c.GetId(), Timeout: 1})
-		if _, err := d.Runtime.RemoveContainer(ctx, &runtime.RemoveContainerRequest{ContainerId: c.GetId()}); err != nil {
-			t.Errorf("cleanup: remove container %s: %v", c.GetId(), err)
-		}
-	}
-	pods, err := d.Runtime.ListPodSandbox(ctx, &runtime.ListPodSandboxRequest{})
-	if err != nil {
-		t.Errorf("cleanup: list pods: %v", err)
-		return
-	}
-	for _, p := range pods.GetItems() {
-		if _, err := d.Runtime.StopPodSandbox(ctx, &runtime.StopPodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
-			t.Errorf("cleanup: stop pod %s: %v", p.GetId(), err)
-		}
-		if _, err := d.Runtime.RemovePodSandbox(ctx, &runtime.RemovePodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
-			t.Errorf("cleanup: remove pod %s: %v", p.GetId(), err)
-		}
-	}
-	if n := len(ctrs.GetContainers()) + len(pods.GetItems()); n > 0 {
-		t.Logf("cleanup: removed %d pods and %d containers critest left", len(pods.GetItems()), len(ctrs.GetContainers()))
 	}
 }
 

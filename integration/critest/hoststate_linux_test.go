@@ -2,10 +2,10 @@ package critest
 
 import (
 	"bufio"
+	"github.com/runlet/runlet/integration/internal/daemontest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,7 +91,7 @@ var idPattern = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 // made it and it is empty.
 func removeLeftCgroups(t *testing.T, logText func() string) {
 	t.Helper()
-	parents := cgroupDirs("runlet")
+	parents := daemontest.CgroupDirs("runlet")
 	existed := map[string]bool{}
 	for _, p := range parents {
 		if _, err := os.Stat(p); err == nil {
@@ -105,45 +105,11 @@ func removeLeftCgroups(t *testing.T, logText func() string) {
 		}
 		for _, parent := range parents {
 			for id := range ids {
-				removeCgroupTree(t, filepath.Join(parent, id))
+				daemontest.RemoveCgroupTree(t, filepath.Join(parent, id))
 			}
 			if !existed[parent] {
 				os.Remove(parent) // only when empty
 			}
 		}
 	})
-}
-
-// cgroupDirs is rel in every mounted cgroup hierarchy (v1 controllers and
-// the unified one).
-func cgroupDirs(rel string) []string {
-	var dirs []string
-	entries, _ := os.ReadDir("/sys/fs/cgroup")
-	for _, e := range entries {
-		p := filepath.Join("/sys/fs/cgroup", e.Name())
-		if st, err := os.Lstat(p); err == nil && st.IsDir() {
-			dirs = append(dirs, filepath.Join(p, rel))
-		}
-	}
-	if len(dirs) == 0 { // pure v2
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", rel))
-	}
-	return dirs
-}
-
-// removeCgroupTree removes an empty cgroup and its children, deepest first.
-func removeCgroupTree(t *testing.T, dir string) {
-	var all []string
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			all = append(all, p)
-		}
-		return nil
-	})
-	sort.Sort(sort.Reverse(sort.StringSlice(all)))
-	for _, d := range all {
-		if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
-			t.Errorf("cleanup: cgroup left: %v", err)
-		}
-	}
 }

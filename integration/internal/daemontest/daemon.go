@@ -157,3 +157,40 @@ func Ctx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// RemoveAllPods stops and removes whatever pods and containers a test
+// left in d, so runletd's own shutdown leaves no shim, mount or netns behind.
+func RemoveAllPods(t testing.TB, d *Daemon) {
+	if d.Proc.Exited() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ctrs, err := d.Runtime.ListContainers(ctx, &runtime.ListContainersRequest{})
+	if err != nil {
+		t.Errorf("cleanup: list containers: %v", err)
+		return
+	}
+	for _, c := range ctrs.GetContainers() {
+		d.Runtime.StopContainer(ctx, &runtime.StopContainerRequest{ContainerId: c.GetId(), Timeout: 1})
+		if _, err := d.Runtime.RemoveContainer(ctx, &runtime.RemoveContainerRequest{ContainerId: c.GetId()}); err != nil {
+			t.Errorf("cleanup: remove container %s: %v", c.GetId(), err)
+		}
+	}
+	pods, err := d.Runtime.ListPodSandbox(ctx, &runtime.ListPodSandboxRequest{})
+	if err != nil {
+		t.Errorf("cleanup: list pods: %v", err)
+		return
+	}
+	for _, p := range pods.GetItems() {
+		if _, err := d.Runtime.StopPodSandbox(ctx, &runtime.StopPodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
+			t.Errorf("cleanup: stop pod %s: %v", p.GetId(), err)
+		}
+		if _, err := d.Runtime.RemovePodSandbox(ctx, &runtime.RemovePodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
+			t.Errorf("cleanup: remove pod %s: %v", p.GetId(), err)
+		}
+	}
+	if n := len(ctrs.GetContainers()) + len(pods.GetItems()); n > 0 {
+		t.Logf("cleanup: removed %d pods and %d containers the test left", len(pods.GetItems()), len(ctrs.GetContainers()))
+	}
+}
