@@ -199,34 +199,60 @@ func snapshotChains(t *testing.T) map[Table]map[string]bool {
 }
 
 // removeNewChains deletes the chains that appeared since the snapshot
-// (portmap's CNI-HOSTPORT-* and any per-pod chain a failed teardown left)
-// with the rules jumping to them. Other runtimes' pod chains (CNI-DN-*)
-// still in place keep the shared chains.
+// (portmap's CNI-HOSTPORT-* and any per-pod CNI-DN-* chain a failed
+// teardown left) with the rules jumping to them. Other networks' pod
+// chains still in place keep the shared chains.
 func removeNewChains(t *testing.T, before map[Table]map[string]bool, netName string) {
 	for x, old := range before {
-		var created []string
+		ours := podChainsOf(t, x, netName)
+		var podChains, shared []string
 		othersInUse := false
 		for c := range x.chains(t) {
-			mine := !old[c]
-			if strings.HasPrefix(c, "CNI-DN-") {
-				// portmap's per-pod chain: its rules carry the network's name.
-				rules, err := x.Run("-S", c)
-				mine = mine && err == nil && strings.Contains(rules, netName)
-				othersInUse = othersInUse || !mine
+			switch {
+			case strings.HasPrefix(c, "CNI-DN-"):
+				if ours[c] {
+					podChains = append(podChains, c)
+				} else {
+					othersInUse = true
+				}
+			case !old[c] && strings.HasPrefix(c, "CNI-"):
+				// Other chains that appeared meanwhile (a kubelet's
+				// KUBE-*) are not the network's to drop.
+				shared = append(shared, c)
 			}
-			if mine {
-				created = append(created, c)
-			}
 		}
-		if len(created) == 0 {
-			continue
+		if len(podChains) > 0 {
+			dropChains(t, x, podChains)
 		}
-		if othersInUse {
-			t.Logf("cleanup: %s %s holds other pods' chains; left %v in place", x.Bin, x.Name, created)
-			continue
+		if len(shared) > 0 && othersInUse {
+			t.Logf("cleanup: %s %s holds other pods' chains; left %v in place", x.Bin, x.Name, shared)
+		} else if len(shared) > 0 {
+			dropChains(t, x, shared)
 		}
-		dropChains(t, x, created)
 	}
+}
+
+// podChainsOf names portmap's per-pod chains of network netName: those
+// the rules naming it ("dnat name: \"NET\"" comments) jump to.
+func podChainsOf(t *testing.T, x Table, netName string) map[string]bool {
+	out, err := x.Run("-S")
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return nil
+	}
+	chains := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `\"`+netName+`\"`) {
+			continue
+		}
+		f := SplitRule(line)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "-j" && strings.HasPrefix(f[i+1], "CNI-DN-") {
+				chains[f[i+1]] = true
+			}
+		}
+	}
+	return chains
 }
 
 func dropChains(t *testing.T, x Table, created []string) {
@@ -293,13 +319,18 @@ func deleteJumpsTo(t *testing.T, x Table, created map[string]bool) {
 }
 
 // SplitRule splits a line of iptables -S into arguments, keeping a double-
-// quoted argument (a comment) whole.
+// quoted argument (a comment) whole, with its \" escapes as quotes.
 func SplitRule(line string) []string {
 	var args []string
 	var cur strings.Builder
-	quoted, inArg := false, false
+	quoted, inArg, escaped := false, false, false
 	for _, r := range line {
 		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped = false
+		case r == '\\' && quoted:
+			escaped = true
 		case r == '"':
 			quoted, inArg = !quoted, true
 		case r == ' ' && !quoted:
@@ -317,4 +348,31 @@ func SplitRule(line string) []string {
 		args = append(args, cur.String())
 	}
 	return args
+}
+
+// RemoveNewChainsNamed snapshots the chains of tables now and, at cleanup,
+// deletes those that appeared since whose names start with prefix, with
+// the rules jumping to them (kubelet's KUBE-FIREWALL, KUBE-KUBELET-CANARY,
+// KUBE-IPTABLES-HINT, say).
+func RemoveNewChainsNamed(t *testing.T, tables []Table, prefix string) {
+	t.Helper()
+	before := map[Table]map[string]bool{}
+	for _, x := range tables {
+		if _, err := exec.LookPath(x.Bin); err == nil {
+			before[x] = x.chains(t)
+		}
+	}
+	t.Cleanup(func() {
+		for x, old := range before {
+			var created []string
+			for c := range x.chains(t) {
+				if !old[c] && strings.HasPrefix(c, prefix) {
+					created = append(created, c)
+				}
+			}
+			if len(created) > 0 {
+				dropChains(t, x, created)
+			}
+		}
+	})
 }
