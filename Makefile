@@ -25,7 +25,12 @@ PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_TTRPC_VERSION := v1.2.10
 CRI_TOOLS_VERSION        := v1.37.0
 REGISTRY_VERSION         := v3.1.2
-TEST_TOOLS := $(TOOLS)/crictl $(TOOLS)/registry $(TOOLS)/critest
+# kubelet, kube-apiserver and kubectl for integration/kubelet; the staging
+# modules (k8s.io/api, ...) are published as v0.MINOR.PATCH of the release.
+KUBE_VERSION             := v1.37.2
+KUBE_STAGING_VERSION     := v0$(patsubst v1%,%,$(KUBE_VERSION))
+KUBE_TOOLS := $(TOOLS)/kubelet $(TOOLS)/kube-apiserver $(TOOLS)/kubectl
+TEST_TOOLS := $(TOOLS)/crictl $(TOOLS)/registry $(TOOLS)/critest $(KUBE_TOOLS)
 
 .PHONY: help deps tools generators build test unit integration conformance bench soak proto check-proto lint demo demo-shims clean
 
@@ -36,7 +41,8 @@ deps: ## install the system packages the tests drive (Debian, as root)
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		runc crun busybox-static containernetworking-plugins containerd \
-		protobuf-compiler libprotobuf-dev criu iproute2 iptables util-linux procps
+		protobuf-compiler libprotobuf-dev criu iproute2 iptables util-linux procps \
+		etcd-server
 	$(GO) mod download
 	@# critest's default test image needs Debian's dynamically linked busybox
 	@# (integration/critest/critestimages); it conflicts with busybox-static, so
@@ -44,7 +50,7 @@ deps: ## install the system packages the tests drive (Debian, as root)
 	rm -rf $(TOOLS)/busybox-dynamic && mkdir -p $(TOOLS)/busybox-dynamic
 	cd $(TOOLS)/busybox-dynamic && apt-get download busybox && dpkg-deb -x busybox_*.deb . && rm -f busybox_*.deb
 
-tools: generators $(TOOLS)/critest ## build the code generators and test tools into .tools/
+tools: generators $(TOOLS)/critest $(KUBE_TOOLS) ## build the code generators and test tools into .tools/
 	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRI_TOOLS_VERSION)
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
 
@@ -75,6 +81,27 @@ $(TOOLS)/critest:
 	$(GO) mod init critest-build && \
 	$(GO) get -t sigs.k8s.io/cri-tools/cmd/critest@$(CRI_TOOLS_VERSION) && \
 	$(GO) test -c sigs.k8s.io/cri-tools/cmd/critest -o $(TOOLS)/critest
+
+# kubelet, kube-apiserver and kubectl, built from the Go module proxy. A
+# module requiring k8s.io/kubernetes cannot follow its `replace
+# ./staging/...` lines, so a scratch module replaces each staging module
+# with its published release; the version is stamped as a release build's
+# is (else kubelet reports v0.0.0-master). Skipped when present.
+KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION))) \
+	-X k8s.io/component-base/version.gitTreeState=clean
+KUBE_CMDS := k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+$(KUBE_TOOLS) &:
+	@mkdir -p $(TOOLS)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	$(GO) mod init kube-build && \
+	gomod=$$($(GO) mod download -json k8s.io/kubernetes@$(KUBE_VERSION) | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$$/\1/p') && \
+	for m in $$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$$gomod"); do \
+		$(GO) mod edit -replace=$$m=$$m@$(KUBE_STAGING_VERSION) || exit 1; \
+	done && \
+	$(GO) get $(addsuffix @$(KUBE_VERSION),$(KUBE_CMDS)) && \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $(TOOLS)/ $(KUBE_CMDS)
 
 $(TOOLS)/crictl:
 	@mkdir -p $(TOOLS)
