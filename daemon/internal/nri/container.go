@@ -27,7 +27,7 @@ func (n *NRI) CreateContainer(ctx context.Context, sb *pod.Sandbox, c *container
 	}
 	n.evict(ctx, resp.GetEvict())
 	n.applyLater(ctx, resp.GetUpdate())
-	return adjust(spec, resp.GetAdjust())
+	return adjust(spec, resp.GetAdjust(), n.devices)
 }
 
 // PostCreateContainer tells plugins a container was made; errors are

@@ -40,6 +40,9 @@ type NRI struct {
 	a *adaptation.Adaptation
 	// rt is set once by Attach, before Start.
 	rt Runtime
+	// devices injects the CDI devices plugins ask for; nil: CDI is off.
+	// Set once by InjectDevicesWith, before Start.
+	devices DeviceInjector
 
 	// mu serialises the events (and a plugin's synchronisation), so
 	// that each pod's and container's events reach plugins in order and
@@ -82,6 +85,14 @@ func New(cfg config.NRI, version string) (*NRI, error) {
 func (n *NRI) Attach(rt Runtime) {
 	if n != nil {
 		n.rt = rt
+	}
+}
+
+// InjectDevicesWith has the CDI devices plugins' adjustments name
+// injected by d (without it they are refused as Unimplemented).
+func (n *NRI) InjectDevicesWith(d DeviceInjector) {
+	if n != nil {
+		n.devices = d
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/runlet/runlet/daemon/internal/cdi"
 	"github.com/runlet/runlet/daemon/internal/config"
 	"github.com/runlet/runlet/daemon/internal/container"
 )
@@ -292,10 +294,43 @@ func TestAPodResourceUpdateReachesPluginsWhileThePodLives(t *testing.T) {
 	assertEvents(t, p, "RunPodSandbox p1(web)", "UpdatePodSandbox p1(cpu shares 256)", "PostUpdatePodSandbox p1", "StopPodSandbox p1")
 }
 
-func TestAnAdjustmentAskingForACDIDeviceIsRefusedNotDropped(t *testing.T) {
+func TestAnAdjustmentAskingForACDIDeviceIsRefusedNotDroppedWhenCDIIsOff(t *testing.T) {
 	a := &api.ContainerAdjustment{}
 	a.AddCDIDevice(&api.CDIDevice{Name: "vendor.com/gpu=0"})
-	if err := adjust(&specs.Spec{}, a); !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "vendor.com/gpu=0") {
+	if err := adjust(&specs.Spec{}, a, nil); !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "vendor.com/gpu=0") {
 		t.Fatalf("adjust with a CDI device: %v", err)
+	}
+}
+
+func TestAPluginsCDIDevicesAreInjectedAndAnUnknownOneIsInvalidArgument(t *testing.T) {
+	dir := t.TempDir()
+	spec := "cdiVersion: \"0.6.0\"\nkind: vendor.com/gpu\ndevices:\n- name: \"0\"\n  containerEdits:\n    env: [GPU_FROM_CDI=0]\n"
+	if err := os.WriteFile(filepath.Join(dir, "gpu.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := cdi.New([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, sock := startNRI(t, &fakeRuntime{})
+	n.InjectDevicesWith(in)
+	p := newTestPlugin()
+	p.adjust = &api.ContainerAdjustment{}
+	p.adjust.AddCDIDevice(&api.CDIDevice{Name: "vendor.com/gpu=0"})
+	connect(t, sock, p, "cdi", "10")
+	waitSynced(t, n, p)
+	sb := podRecord("p1", "web")
+	s := &specs.Spec{Process: &specs.Process{Env: []string{"PATH=/bin"}}}
+	if err := n.CreateContainer(ctx, sb, containerRecord("c1", "p1", "app", container.Creating), s); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.Process.Env, "GPU_FROM_CDI=0") {
+		t.Errorf("env after a plugin's CDI device: %v", s.Process.Env)
+	}
+	p.adjust = &api.ContainerAdjustment{}
+	p.adjust.AddCDIDevice(&api.CDIDevice{Name: "vendor.com/gpu=9"})
+	err = n.CreateContainer(ctx, sb, containerRecord("c2", "p1", "app2", container.Creating), &specs.Spec{Process: &specs.Process{}})
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "vendor.com/gpu=9") {
+		t.Fatalf("a plugin's unknown CDI device: %v, want InvalidArgument naming it", err)
 	}
 }

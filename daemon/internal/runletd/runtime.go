@@ -81,10 +81,13 @@ func (d *Daemon) startRuntime(ctx context.Context) error {
 		NRI: hooks,
 	}
 	if len(d.cfg.CDISpecDirs) > 0 {
-		if copts.CDI, err = cdi.New(d.cfg.CDISpecDirs); err != nil {
+		devices, err := cdi.New(d.cfg.CDISpecDirs)
+		if err != nil {
 			shims.Close(ctx)
 			return fmt.Errorf("config: cdi_spec_dirs: %w", err)
 		}
+		copts.CDI = devices
+		hooks.InjectDevicesWith(devices)
 	}
 	ctrs, err := container.New(copts)
 	if err != nil {
