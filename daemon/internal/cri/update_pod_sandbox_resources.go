@@ -7,9 +7,9 @@ import (
 )
 
 // UpdatePodSandboxResources records a resized pod's pod-level resources
-// and overhead, told to NRI plugins before and after (kubelet has resized
-// the pod's cgroup itself first; see pod.Service.UpdateResources). An
-// unknown pod is NotFound; a plugin's refusal FailedPrecondition.
+// and overhead, told to NRI plugins before and after (kubelet resizes the
+// pod's cgroup itself once this succeeds; see pod.Service.UpdateResources).
+// An unknown pod is NotFound; a plugin's refusal FailedPrecondition.
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtime.UpdatePodSandboxResourcesRequest) (*runtime.UpdatePodSandboxResourcesResponse, error) {
 	pods := s.runtime.Pods
 	if err := pods.UpdateResources(ctx, req.GetPodSandboxId(), req.GetOverhead(), req.GetResources()); err != nil {

@@ -12,14 +12,15 @@ import (
 // UpdateResources records a resized pod's pod-level resources and
 // overhead (UpdatePodSandboxResources) in its stored CRI config, where
 // PodSandboxStatus's verbose info reports them and later containers' specs
-// read the pod config from. kubelet has already resized the pod's cgroup,
-// its cgroup_parent, before it calls: runletd keeps no pod cgroup of its
-// own (each container's cgroup sits directly under cgroup_parent), so
-// there is no cgroup here to write. NRI plugins hear of the update first
-// (one may refuse it: nothing is recorded) and of its end after. The pod's
-// lock keeps a Stop or Remove out meanwhile; the record is read, changed
-// and written by update, and the pod's RunKey keeps answering a retry of
-// the RunPodSandbox that made it.
+// read the pod config from. kubelet calls before it writes the pod's
+// cgroup (its cgroup_parent) itself, and drops the resize if the call
+// fails: the call is the runtime's say, not its actuation, and runletd
+// keeps no pod cgroup of its own (each container's cgroup sits directly
+// under cgroup_parent). NRI plugins hear of the update first (one may
+// refuse it: nothing is recorded) and of its end after. The pod's lock
+// keeps a Stop or Remove out meanwhile; the record is read, changed and
+// written by update, and the pod's RunKey keeps answering a retry of the
+// RunPodSandbox that made it.
 func (s *Service) UpdateResources(ctx context.Context, id string, overhead, resources *runtimeapi.LinuxContainerResources) error {
 	unlock, err := s.lock(ctx, id)
 	if err != nil {
