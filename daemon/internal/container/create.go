@@ -57,6 +57,16 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtimeapi.
 // create makes the container: its record (state Creating) and name first,
 // then each side effect; on failure abandon undoes what the record names.
 func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
+	// The pod stays as it is until the container is made or undone: a
+	// RemovePodSandbox meanwhile would miss it, or pull its shim away.
+	unlockPod, err := s.o.Pods.Lock(ctx, r.sb.ID)
+	if err != nil {
+		return "", err
+	}
+	defer unlockPod()
+	if _, err := s.readyPod(r.sb.ID); err != nil {
+		return "", err
+	}
 	// NRI plugins hear of the container before it is listed or created.
 	unblock, err := s.hooks().BlockSync(ctx)
 	if err != nil {
@@ -96,16 +106,27 @@ func (s *Service) create(ctx context.Context, r *create) (_ string, err error) {
 	return r.c.ID, nil
 }
 
+// readyPod is pod id if it is ready: NotFound if there is none,
+// FailedPrecondition if it is not ready. create asks again under the
+// pod's lock, as the pod newCreate saw may have been stopped since.
+func (s *Service) readyPod(id string) (pod.Sandbox, error) {
+	sb, err := s.o.Pods.Get(id)
+	if err != nil {
+		return sb, err
+	}
+	if sb.State != pod.Ready {
+		return sb, fmt.Errorf("pod sandbox %q is not ready: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	return sb, nil
+}
+
 func (s *Service) newCreate(sandboxID string, cfg *runtimeapi.ContainerConfig) (*create, error) {
 	if cfg.GetMetadata().GetName() == "" || cfg.GetImage().GetImage() == "" {
 		return nil, fmt.Errorf("container config needs metadata.name and image: %w", errdefs.ErrInvalidArgument)
 	}
-	sb, err := s.o.Pods.Get(sandboxID)
+	sb, err := s.readyPod(sandboxID)
 	if err != nil {
 		return nil, err
-	}
-	if sb.State != pod.Ready {
-		return nil, fmt.Errorf("pod sandbox %q is not ready: %w", sandboxID, errdefs.ErrFailedPrecondition)
 	}
 	sbCfg, err := sb.CRIConfig()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -223,4 +224,40 @@ func TestADeadShimLeavesItsContainersExitedWithReasonShimDied(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.assertNothingLeft(t, f.Service)
+}
+
+func TestARemovePodSandboxRacingACreateContainerWaitsForItAndLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	release := f.w.Shims.Block("Create")
+	defer release()
+	created := make(chan error, 1)
+	go func() {
+		_, err := f.Create(ctx, f.pod, ctrConfig("app"))
+		created <- err
+	}()
+	servicetest.WaitForCalls(t, f.w.Shims, "Create", 2) // the pause's, and the container's, held
+	removed := make(chan error, 1)
+	go func() { removed <- f.opts.Pods.Remove(ctx, f.pod) }()
+	select {
+	case err := <-removed:
+		t.Fatalf("RemovePodSandbox returned (%v) while a CreateContainer of the pod was half-way", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	if err := <-created; err != nil {
+		t.Fatalf("the CreateContainer that began first: %v", err)
+	}
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.List(nil)); n != 0 {
+		t.Errorf("%d containers listed after their pod was removed", n)
+	}
+	f.w.AssertEmpty(t, bucket, namesBucket)
+	if f.w.Shims.Live(f.pod) {
+		t.Error("the pod's shim outlived RemovePodSandbox")
+	}
+	if _, err := f.Create(ctx, f.pod, ctrConfig("late")); !errdefs.IsNotFound(err) {
+		t.Errorf("CreateContainer in a removed pod: %v, want NotFound", err)
+	}
 }

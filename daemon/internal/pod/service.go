@@ -197,6 +197,14 @@ func (s *Service) lock(ctx context.Context, id string) (func(), error) {
 	return s.locks.Lock(ctx, id)
 }
 
+// Lock holds pod id's lock, the one its Stop, Remove, resize and dead-shim
+// cleanup take, until the returned function runs: CreateContainer holds
+// it so that its pod is not stopped or removed half-way through. Lock
+// order: a pod's, then its containers'.
+func (s *Service) Lock(ctx context.Context, id string) (func(), error) {
+	return s.lock(ctx, id)
+}
+
 // marshalConfig encodes a CRI config deterministically (map entries sorted), so
 // that one config always gives the same bytes: a retry is told apart from
 // another config by comparing them.
