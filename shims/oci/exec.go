@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/containerd/errdefs"
 	runc "github.com/containerd/go-runc"
@@ -74,12 +75,23 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 	if err != nil {
 		p.setIO(nil)
 		pio.close()
-		return nil, err
+		return nil, execError(c, err)
 	}
 	p.setPid(pid)
 	p.setState(running)
 	s.publish(TopicTaskExecStarted, &events.TaskExecStarted{ContainerId: c.id, ExecId: p.execID, Pid: uint32(pid)})
 	return &task.StartResponse{Pid: uint32(pid)}, nil
+}
+
+// execError classifies a failed `runtime exec`: an init that ended
+// before the exec ran (a racing stop; the shim may not have reaped it
+// yet) is a precondition that no longer holds. runc says "cannot exec in
+// a stopped container", crun "is not running".
+func execError(c *container, err error) error {
+	if strings.Contains(err.Error(), "stopped container") || isNotRunning(err) {
+		return fmt.Errorf("task %q is not running: %w: %w", c.id, err, errdefs.ErrFailedPrecondition)
+	}
+	return err
 }
 
 func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int, error) {

@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,21 @@ func TestOpLockOfADeletedProcessIsNotFound(t *testing.T) {
 	defer cancel()
 	if err := p.lockOps(ctx); !errdefs.IsNotFound(err) {
 		t.Fatalf("lock of the deleted process: %v, want NotFound (not a lock left held)", err)
+	}
+}
+
+func TestAnExecIntoAnEndedInitIsFailedPrecondition(t *testing.T) {
+	c := &container{id: "c1"}
+	for _, msg := range []string{
+		"exec: cannot exec in a stopped container: exit status 255", // runc
+		"exec: the container `c1` is not running: exit status 1",    // crun
+	} {
+		if err := execError(c, errors.New(msg)); !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v, want FailedPrecondition keeping the runtime's words", msg, err)
+		}
+	}
+	other := errors.New("exec: no such file or directory: sh")
+	if err := execError(c, other); errdefs.IsFailedPrecondition(err) {
+		t.Errorf("%v taken for an ended init", err)
 	}
 }
