@@ -23,6 +23,7 @@ var deviationDocs = map[Deviation]string{
 	TerminalStdinFIFOLeak:  "a terminal exec's stdin FIFO held open after its Delete is logged, not a leak",
 	DuplicateStartCode:     "a Start of a process no longer created may fail with another code than FailedPrecondition",
 	KillWaitsForStart:      "a Kill sent while Start hangs may wait for the Start",
+	FileURIStderrLost:      "stderr sent to a file:// log beside stdout may be missing from it (stdout's output may not)",
 }
 
 // Knob is a capability or deviation with what it means.
