@@ -50,10 +50,12 @@ func (r *runtimeRun) cmd(ctx context.Context, args ...string) *exec.Cmd {
 
 // bundleFor writes spec into a fresh busybox bundle whose id becomes the
 // spec's (and its cgroup "/<id>", so nothing outlives the test); the
-// container is force-deleted on cleanup, before the bundle is.
+// container is force-deleted on cleanup, before the bundle and its cgroup
+// are.
 func (r *runtimeRun) bundleFor(build func(b *bundle.Bundle) *specs.Spec) *bundle.Bundle {
 	r.t.Helper()
 	b := bundletest.NewBundle(r.t, "true")
+	bundletest.RemoveCgroupAtCleanup(r.t, "/"+b.ID) // after the delete
 	r.t.Cleanup(func() { r.cmd(context.Background(), "delete", "-f", b.ID).Run() })
 	if r.prepareRootfs != nil {
 		r.prepareRootfs(b.Rootfs())
