@@ -1,12 +1,9 @@
 package images
 
 import (
-	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
@@ -46,38 +43,7 @@ type registry struct {
 // extraYAML is added to the config (for example an auth section).
 func startRegistry(t testing.TB, extraYAML string) *registry {
 	t.Helper()
-	bin := tool(t, "registry")
-	dir := shortTempDir(t)
-	host := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: %s/data
-  delete:
-    enabled: true
-http:
-  addr: %s
-%s`, dir, host, extraYAML)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := startProcess(t, filepath.Join(dir, "registry.log"), bin, "serve", cfgPath)
-	waitFor(t, 15*time.Second, "the registry to answer /v2/", func() bool {
-		if p.Exited() {
-			t.Fatalf("registry exited:\n%s", p.LogText())
-		}
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
-	})
+	host, p := daemontest.RegistryWith(t, extraYAML)
 	return &registry{Host: host, proc: p}
 }
 

@@ -44,7 +44,8 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 	c.apply(t, webPod(t, "web-crun", crunClass, busybox, hostDir))
 	c.apply(t, probedPod(t, "probed", busybox))
 	c.apply(t, sleeperPod(t, "unknown-handler", unknownClass, busybox))
-	for _, pod := range []string{"web-runc", "web-crun", "probed"} {
+	c.apply(t, resizedPod(t, "resized", busybox))
+	for _, pod := range []string{"web-runc", "web-crun", "probed", "resized"} {
 		c.waitPhase(t, pod, "Running")
 	}
 
@@ -107,6 +108,23 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 		})
 		if n := c.kubectl(t, "get", "pod", "probed", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); n != "1" {
 			t.Errorf("restart count %s after GC, want 1", n)
+		}
+	})
+	t.Run("AnInPlaceResizeReachesTheContainersCgroupAndThePodsRecord", func(t *testing.T) {
+		const limit = "100663296" // 96Mi
+		if info := c.runletd.MustCrictl(t, "inspectp", c.sandboxID(t, "resized")); strings.Contains(info, limit) {
+			t.Fatalf("the pod's record holds %s before the resize", limit)
+		}
+		c.kubectl(t, "patch", "pod", "resized", "--subresource", "resize", "--patch", resizePatch(t, "300m", "96Mi"))
+		c.waitFor(t, time.Minute, "kubelet to report the new memory limit", func() bool {
+			out, _ := c.kubectlErr(t, "get", "pod", "resized", "-o", "jsonpath={.status.containerStatuses[0].resources.limits.memory}")
+			return out == "96Mi"
+		})
+		if got := c.kubectl(t, "exec", "resized", "--", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"); got != limit {
+			t.Errorf("the container's memory limit is %s after the resize, want %s", got, limit)
+		}
+		if info := c.runletd.MustCrictl(t, "inspectp", c.sandboxID(t, "resized")); !strings.Contains(info, limit) {
+			t.Errorf("the pod's record lacks the resized pod limit %s:\n%s", limit, info)
 		}
 	})
 	t.Run("ARuntimeClassWithAnUnknownHandlerGivesAnEventNamingItAndMakesNothing", func(t *testing.T) {
@@ -212,11 +230,21 @@ func (c *cluster) waitFor(t *testing.T, timeout time.Duration, what string, cond
 	})
 }
 
+// sandboxID is the id of pod's sandbox in runletd.
+func (c *cluster) sandboxID(t *testing.T, pod string) string {
+	t.Helper()
+	id := strings.TrimSpace(c.runletd.MustCrictl(t, "pods", "-q", "--label", "io.kubernetes.pod.name="+pod))
+	if id == "" || strings.Contains(id, "\n") {
+		t.Fatalf("pod %s has sandboxes %q in runletd, want one", pod, id)
+	}
+	return id
+}
+
 // sandboxRuntime is the runtime handler runletd records for pod's sandbox
 // and the name of the shim program serving it.
 func (c *cluster) sandboxRuntime(t *testing.T, pod string) (handler, shim string) {
 	t.Helper()
-	id := strings.TrimSpace(c.runletd.MustCrictl(t, "pods", "-q", "--label", "io.kubernetes.pod.name="+pod))
+	id := c.sandboxID(t, pod)
 	var out struct {
 		Status struct {
 			RuntimeHandler string `json:"runtimeHandler"`
@@ -228,28 +256,11 @@ func (c *cluster) sandboxRuntime(t *testing.T, pod string) (handler, shim string
 	if err := json.Unmarshal([]byte(c.runletd.MustCrictl(t, "inspectp", id)), &out); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", shimServing(t, out.Info.ShimAddress)))
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", daemontest.ShimServing(t, out.Info.ShimAddress)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out.Status.RuntimeHandler, filepath.Base(exe)
-}
-
-// shimServing finds the pid of the shim serving a socket address.
-func shimServing(t *testing.T, address string) int {
-	t.Helper()
-	sock := strings.TrimPrefix(address, "unix://")
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(cmdline), "\x00-socket\x00"+sock) {
-			var pid int
-			fmt.Sscan(e.Name(), &pid)
-			return pid
-		}
-	}
-	t.Fatalf("no process serves %s", sock)
-	return 0
 }
 
 // containersOf lists the ids of runletd's containers of pod, exited too.

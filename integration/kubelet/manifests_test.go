@@ -120,3 +120,33 @@ func podJSON(t *testing.T, name, class string, spec map[string]any) string {
 	}
 	return string(b)
 }
+
+// resizedPod is a burstable pod whose container the test resizes in place.
+func resizedPod(t *testing.T, name, image string) string {
+	t.Helper()
+	return podJSON(t, name, runcClass, map[string]any{
+		"containers": []any{container("app", image, "exec sleep 3600", map[string]any{
+			"resources": resources("100m", "32Mi", "200m", "64Mi"),
+		})},
+	})
+}
+
+// resources is a container's requests and limits.
+func resources(cpuRequest, memRequest, cpuLimit, memLimit string) map[string]any {
+	return map[string]any{
+		"requests": map[string]string{"cpu": cpuRequest, "memory": memRequest},
+		"limits":   map[string]string{"cpu": cpuLimit, "memory": memLimit},
+	}
+}
+
+// resizePatch resizes the container "app" of a resizedPod.
+func resizePatch(t *testing.T, cpuLimit, memLimit string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"spec": map[string]any{"containers": []any{
+		map[string]any{"name": "app", "resources": resources("100m", "32Mi", cpuLimit, memLimit)},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -137,7 +137,7 @@ func TestAPodWhoseShimDiesIsNotReadyAndCleansUp(t *testing.T) {
 	f := start(t)
 	id := f.runp(t, "doomed", "")
 	_, info := f.inspectp(t, id)
-	shimPid := shimServing(t, info["shimAddress"].(string))
+	shimPid := daemontest.ShimServing(t, info["shimAddress"].(string))
 	if err := syscall.Kill(shimPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -157,23 +157,6 @@ func TestAPodWhoseShimDiesIsNotReadyAndCleansUp(t *testing.T) {
 
 // readyWord matches crictl's Ready state, not NotReady.
 var readyWord = regexp.MustCompile(`\bReady\b`)
-
-// shimServing finds the pid of the shim serving a socket address.
-func shimServing(t *testing.T, address string) int {
-	t.Helper()
-	sock := strings.TrimPrefix(address, "unix://")
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(cmdline), "\x00-socket\x00"+sock) {
-			var pid int
-			fmt.Sscan(e.Name(), &pid)
-			return pid
-		}
-	}
-	t.Fatalf("no process serves %s", sock)
-	return 0
-}
 
 // running reports whether pid is a live process (a zombie waiting for its
 // parent to reap it has ended).

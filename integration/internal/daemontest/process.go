@@ -1,8 +1,10 @@
 package daemontest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -91,3 +93,20 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 
 // ExitCode is the exit code of an ended process.
 func (p *Process) ExitCode() int { return p.cmd.ProcessState.ExitCode() }
+
+// ShimServing finds the pid of the shim serving a socket address.
+func ShimServing(t testing.TB, address string) int {
+	t.Helper()
+	sock := strings.TrimPrefix(address, "unix://")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(cmdline), "\x00-socket\x00"+sock) {
+			var pid int
+			fmt.Sscan(e.Name(), &pid)
+			return pid
+		}
+	}
+	t.Fatalf("no process serves %s", sock)
+	return 0
+}

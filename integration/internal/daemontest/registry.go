@@ -14,10 +14,31 @@ import (
 // serves plain HTTP.
 func Registry(t testing.TB) string {
 	t.Helper()
+	host, _ := RegistryWith(t, "")
+	return host
+}
+
+// RegistryWith is Registry with extraYAML added to its config (an auth
+// section, say); it also returns the registry's process, whose log holds
+// the requests it served. Deletion is enabled.
+func RegistryWith(t testing.TB, extraYAML string) (string, *Process) {
+	t.Helper()
 	bin := Tool(t, "registry")
 	dir := ShortTempDir(t)
 	host := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: %s\n", dir, host)
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: %s/data
+  delete:
+    enabled: true
+http:
+  addr: %s
+%s`, dir, host, extraYAML)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -32,7 +53,7 @@ func Registry(t testing.TB) string {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
 	})
-	return host
+	return host, p
 }
