@@ -3,6 +3,7 @@ package cio
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // clientQueue is how many writes an attached client may lag behind before
@@ -21,11 +22,16 @@ type fanout struct {
 	clients map[*client]struct{} // guarded by mu
 }
 
+// drainTimeout bounds how long a client that detaches may take to be
+// written what was queued for it before.
+const drainTimeout = 5 * time.Second
+
 // client is one attached writer and the goroutine feeding it.
 type client struct {
 	w     io.Writer
 	queue chan []byte
-	gone  func() // called once when the client is dropped or fails
+	gone  func()        // called once when the client is dropped or fails
+	fed   chan struct{} // closed when the feeding goroutine has ended
 }
 
 func newFanout(sink io.WriteCloser) *fanout {
@@ -54,31 +60,44 @@ func (f *fanout) Write(p []byte) (int, error) {
 func (f *fanout) Close() error { return f.sink.Close() }
 
 // add attaches w until the returned func is called; gone is called when w
-// is dropped (it lags or a write fails).
+// is dropped (it lags or a write fails). remove returns once what was
+// queued for w before it is written (at most drainTimeout): output the
+// container wrote just before its end still reaches the session.
 func (f *fanout) add(w io.Writer, gone func()) (remove func()) {
-	c := &client{w: w, queue: make(chan []byte, clientQueue), gone: gone}
+	c := &client{w: w, queue: make(chan []byte, clientQueue), gone: gone, fed: make(chan struct{})}
 	f.mu.Lock()
 	f.clients[c] = struct{}{}
 	f.mu.Unlock()
 	go c.feed(f)
 	return func() {
 		f.mu.Lock()
-		f.dropLocked(c)
+		attached := f.dropLocked(c)
 		f.mu.Unlock()
+		if !attached {
+			return // dropped before: it lagged or failed, nothing to wait for
+		}
+		select {
+		case <-c.fed:
+		case <-time.After(drainTimeout):
+		}
 	}
 }
 
-// dropLocked forgets c and ends its feeder; f.mu is held.
-func (f *fanout) dropLocked(c *client) {
-	if _, ok := f.clients[c]; ok {
-		delete(f.clients, c)
-		close(c.queue)
+// dropLocked forgets c and ends its feeder once its queue is written;
+// f.mu is held. It reports whether c was still attached.
+func (f *fanout) dropLocked(c *client) bool {
+	if _, ok := f.clients[c]; !ok {
+		return false
 	}
+	delete(f.clients, c)
+	close(c.queue)
+	return true
 }
 
 // feed writes c's queue to its writer; on a failed write it drops c and
 // drains what is left.
 func (c *client) feed(f *fanout) {
+	defer close(c.fed)
 	for chunk := range c.queue {
 		if _, err := c.w.Write(chunk); err != nil {
 			f.mu.Lock()

@@ -91,3 +91,25 @@ func TestAClientGetsEveryWriteInOrderAndAFailingOneIsReportedGone(t *testing.T) 
 		t.Fatal("a failing client was not reported gone")
 	}
 }
+
+// slowWriter takes a while over each write, as a client on a loaded
+// machine does.
+type slowWriter struct{ lockedBuffer }
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	return w.lockedBuffer.Write(p)
+}
+
+func TestADetachingClientIsWrittenWhatWasQueuedForItFirst(t *testing.T) {
+	f := newFanout(nopCloser{&lockedBuffer{}})
+	w := &slowWriter{}
+	remove := f.add(w, func() { t.Error("a slow client was dropped") })
+	for _, line := range []string{"one\n", "two\n", "three\n"} {
+		f.Write([]byte(line))
+	}
+	remove() // the container's output ended: the session detaches
+	if got := w.String(); got != "one\ntwo\nthree\n" {
+		t.Fatalf("the client was written %q before its session ended, want all three lines", got)
+	}
+}
