@@ -1,9 +1,11 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -84,14 +86,30 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 }
 
 // execError classifies a failed `runtime exec`: an init that ended
-// before the exec ran (a racing stop; the shim may not have reaped it
-// yet) is a precondition that no longer holds. runc says "cannot exec in
-// a stopped container", crun "is not running".
+// before or while the exec ran (a racing stop; the shim may not have
+// reaped it yet) is a precondition that no longer holds. runc says
+// "cannot exec in a stopped container" before, crun "is not running";
+// during, runc fails to join the init's namespaces, so the init's own
+// state decides.
 func execError(c *container, err error) error {
-	if strings.Contains(err.Error(), "stopped container") || isNotRunning(err) {
+	if strings.Contains(err.Error(), "stopped container") || isNotRunning(err) || c.init.hasExited() || ended(c.init.getPid()) {
 		return fmt.Errorf("task %q is not running: %w: %w", c.id, err, errdefs.ErrFailedPrecondition)
 	}
 	return err
+}
+
+// ended reports whether process pid is gone or a zombie.
+func ended(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
 func (s *Service) runExec(ctx context.Context, p *process, pio *processIO) (int, error) {

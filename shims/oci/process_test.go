@@ -3,6 +3,8 @@ package oci
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,8 @@ func TestOpLockOfADeletedProcessIsNotFound(t *testing.T) {
 
 func TestAnExecIntoAnEndedInitIsFailedPrecondition(t *testing.T) {
 	c := &container{id: "c1"}
+	c.init = newProcess(c, "", stdio{}, nil)
+	c.init.setPid(os.Getpid()) // alive
 	for _, msg := range []string{
 		"exec: cannot exec in a stopped container: exit status 255", // runc
 		"exec: the container `c1` is not running: exit status 1",    // crun
@@ -76,8 +80,17 @@ func TestAnExecIntoAnEndedInitIsFailedPrecondition(t *testing.T) {
 			t.Errorf("%q: %v, want FailedPrecondition keeping the runtime's words", msg, err)
 		}
 	}
-	other := errors.New("exec: no such file or directory: sh")
-	if err := execError(c, other); errdefs.IsFailedPrecondition(err) {
-		t.Errorf("%v taken for an ended init", err)
+	// runc failing half-way because the init died under it.
+	midway := errors.New("exec: exec failed: unable to start container process: error executing setns process: exit status 1")
+	if err := execError(c, midway); errdefs.IsFailedPrecondition(err) {
+		t.Errorf("%v taken for an ended init while the init runs", err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	c.init.setPid(gone.Process.Pid) // exited and reaped
+	if err := execError(c, midway); !errdefs.IsFailedPrecondition(err) {
+		t.Errorf("%v: want FailedPrecondition once the init has ended", err)
 	}
 }
