@@ -92,7 +92,8 @@ func (s *Service) startExec(ctx context.Context, p *process) (*task.StartRespons
 // during, runc fails to join the init's namespaces, so the init's own
 // state decides.
 func execError(c *container, err error) error {
-	if strings.Contains(err.Error(), "stopped container") || isNotRunning(err) || c.init.hasExited() || ended(c.init.getPid()) {
+	msg := err.Error()
+	if strings.Contains(msg, "stopped container") || strings.Contains(msg, "is not running") || c.init.hasExited() || ended(c.init.getPid()) {
 		return fmt.Errorf("task %q is not running: %w: %w", c.id, err, errdefs.ErrFailedPrecondition)
 	}
 	return err

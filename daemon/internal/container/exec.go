@@ -78,7 +78,7 @@ func (s *Service) runExec(ctx context.Context, t task.TaskService, c *Container,
 		}
 	}()
 	if _, err := t.Exec(ctx, &task.ExecProcessRequest{Id: c.ID, ExecId: execID, Stdout: set.Stdout, Stderr: set.Stderr, Spec: spec}); err != nil {
-		return nil, fmt.Errorf("exec in %q: %w", c.ID, err)
+		return nil, execAddError(ctx, t, c.ID, err)
 	}
 	st = execStarted // a Start that failed late may have run it
 	if err := startExec(ctx, t, c.ID, execID); err != nil {

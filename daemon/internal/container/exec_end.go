@@ -29,7 +29,7 @@ func startExec(ctx context.Context, t task.TaskService, id, execID string) error
 		if !containerRuns(sctx, t, id) {
 			// The exec lost a race with the container's end (a StopContainer):
 			// the runtime's words vary, the cause is the state.
-			return fmt.Errorf("start exec in %q: the container is not running: %w: %w", id, err, errdefs.ErrFailedPrecondition)
+			return fmt.Errorf("start exec in %q: the container is not running: %v: %w", id, err, errdefs.ErrFailedPrecondition)
 		}
 		return fmt.Errorf("start exec in %q: %w", id, err)
 	}
@@ -71,6 +71,22 @@ func endExec(ctx context.Context, t task.TaskService, id, execID string, st exec
 		return fmt.Errorf("delete exec %s in %q: %w", execID, id, err)
 	}
 	return nil
+}
+
+// execAddError classifies a failed Exec: a task the shim no longer has
+// or no longer runs (the container ended after ExecSync saw it running,
+// and its exit deleted the task) is FailedPrecondition, as the container
+// record still exists; anything else is passed on.
+func execAddError(ctx context.Context, t task.TaskService, id string, err error) error {
+	if errdefs.IsNotFound(err) || errdefs.IsFailedPrecondition(err) {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), execEndTimeout)
+		defer cancel()
+		if !containerRuns(sctx, t, id) {
+			// %v: the shim's NotFound must not outrank the class.
+			return fmt.Errorf("exec in %q: the container is not running: %v: %w", id, err, errdefs.ErrFailedPrecondition)
+		}
+	}
+	return fmt.Errorf("exec in %q: %w", id, err)
 }
 
 // containerRuns reports whether the container's init still runs.

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -259,5 +260,23 @@ func TestARemovePodSandboxRacingACreateContainerWaitsForItAndLeavesNothing(t *te
 	}
 	if _, err := f.Create(ctx, f.pod, ctrConfig("late")); !errdefs.IsNotFound(err) {
 		t.Errorf("CreateContainer in a removed pod: %v, want NotFound", err)
+	}
+}
+
+func TestAnExecTheContainersEndBeatIsFailedPreconditionNotTheShimsNotFound(t *testing.T) {
+	f := newFixture(t)
+	id := f.mustCreate(t, "app")
+	if err := f.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	tasks := f.w.Shims.Shim(f.pod)
+	gone := fmt.Errorf("task %q: %w", id, errdefs.ErrNotFound)
+	if err := execAddError(ctx, tasks, id, gone); !errdefs.IsNotFound(err) {
+		t.Fatalf("a NotFound while the container runs: %v, want it passed on", err)
+	}
+	tasks.Exit(id)
+	err := execAddError(ctx, tasks, id, gone)
+	if !errdefs.IsFailedPrecondition(err) || errdefs.IsNotFound(err) {
+		t.Fatalf("an Exec the container's end beat: %v, want FailedPrecondition only", err)
 	}
 }
