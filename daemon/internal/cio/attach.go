@@ -35,7 +35,9 @@ func (c *IO) Attach(ctx context.Context, s Streams, stdinOnce bool, closeStdin f
 		return fmt.Errorf("the container was not created with stdin: %w", errdefs.ErrInvalidArgument)
 	}
 	gone := make(chan struct{})
-	defer c.attachOutput(s, gone)()
+	detach := c.attachOutput(s, gone)
+	// A client still there is written its queued output first.
+	defer func() { detach(ctx.Err() == nil) }()
 	stdinDone := make(chan struct{})
 	if s.Stdin != nil {
 		go func() {
@@ -64,20 +66,34 @@ func (c *IO) Attach(ctx context.Context, s Streams, stdinOnce bool, closeStdin f
 }
 
 // attachOutput adds the session's writers to the output streams and
-// returns what removes them; gone is closed when the client falls too far
-// behind or a write to it fails.
-func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func()) {
+// returns what removes them, waiting (with drain, at most drainTimeout in
+// all) until what was queued for them is written; gone is closed when the
+// client falls too far behind or a write to it fails.
+func (c *IO) attachOutput(s Streams, gone chan struct{}) (detach func(drain bool)) {
 	var once sync.Once
 	fail := func() { once.Do(func() { close(gone) }) }
-	var removes []func()
+	var removes []func() <-chan struct{}
 	for i, w := range []io.Writer{s.Stdout, s.Stderr} {
 		if w != nil && i < len(c.fans) {
 			removes = append(removes, c.fans[i].add(w, fail))
 		}
 	}
-	return func() {
+	return func(drain bool) {
+		var drained []<-chan struct{}
 		for _, r := range removes {
-			r()
+			drained = append(drained, r())
+		}
+		if !drain {
+			return
+		}
+		timeout := time.NewTimer(drainTimeout)
+		defer timeout.Stop()
+		for _, d := range drained {
+			select {
+			case <-d:
+			case <-timeout.C:
+				return
+			}
 		}
 	}
 }

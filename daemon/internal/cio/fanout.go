@@ -22,7 +22,7 @@ type fanout struct {
 	clients map[*client]struct{} // guarded by mu
 }
 
-// drainTimeout bounds how long a client that detaches may take to be
+// drainTimeout bounds how long a session that ends may take to be
 // written what was queued for it before.
 const drainTimeout = 5 * time.Second
 
@@ -59,27 +59,25 @@ func (f *fanout) Write(p []byte) (int, error) {
 
 func (f *fanout) Close() error { return f.sink.Close() }
 
-// add attaches w until the returned func is called; gone is called when w
-// is dropped (it lags or a write fails). remove returns once what was
-// queued for w before it is written (at most drainTimeout): output the
-// container wrote just before its end still reaches the session.
-func (f *fanout) add(w io.Writer, gone func()) (remove func()) {
+// add attaches w until remove is called; gone is called when w is dropped
+// (it lags or a write fails). remove returns a channel closed once what
+// was queued for w before is written (at once for a client dropped
+// before): output the container wrote just before its end can still
+// reach the session.
+func (f *fanout) add(w io.Writer, gone func()) (remove func() (drained <-chan struct{})) {
 	c := &client{w: w, queue: make(chan []byte, clientQueue), gone: gone, fed: make(chan struct{})}
 	f.mu.Lock()
 	f.clients[c] = struct{}{}
 	f.mu.Unlock()
 	go c.feed(f)
-	return func() {
+	return func() <-chan struct{} {
 		f.mu.Lock()
 		attached := f.dropLocked(c)
 		f.mu.Unlock()
 		if !attached {
-			return // dropped before: it lagged or failed, nothing to wait for
+			return closedChan() // it lagged or failed: nothing to wait for
 		}
-		select {
-		case <-c.fed:
-		case <-time.After(drainTimeout):
-		}
+		return c.fed
 	}
 }
 

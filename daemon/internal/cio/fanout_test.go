@@ -108,7 +108,7 @@ func TestADetachingClientIsWrittenWhatWasQueuedForItFirst(t *testing.T) {
 	for _, line := range []string{"one\n", "two\n", "three\n"} {
 		f.Write([]byte(line))
 	}
-	remove() // the container's output ended: the session detaches
+	<-remove() // the container's output ended: the session detaches
 	if got := w.String(); got != "one\ntwo\nthree\n" {
 		t.Fatalf("the client was written %q before its session ended, want all three lines", got)
 	}
