@@ -20,6 +20,9 @@ func (s *Service) ShimExited(id string) {
 	defer cancel()
 	unlock, err := s.lock(ctx, id)
 	if err != nil {
+		// A call held the pod all along (a hung CreateContainer, say):
+		// its own end, or the next Stop or Remove, meets the dead shim.
+		slog.Warn("a dead shim's pod stayed locked; its cleanup is left to the next call on the pod", "id", id, "error", err)
 		return
 	}
 	defer unlock()
