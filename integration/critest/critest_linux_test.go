@@ -3,7 +3,6 @@ package critest
 import (
 	"context"
 	"fmt"
-	"github.com/runlet/runlet/integration/internal/cnitest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +11,12 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/bundle/bundletest"
+	"github.com/runlet/runlet/integration/internal/cnitest"
 	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
-// cniNetworkName names the tests' CNI network (portmap writes it into its
-// per-pod chains' rules).
+// cniNetworkName names the tests' CNI network (portmap writes it into the
+// comments of the rules that jump to its per-pod chains).
 const cniNetworkName = "runlet-critest"
 
 // containerdPassed is how many specs containerd 2.3.1 passes on critest

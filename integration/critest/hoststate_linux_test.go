@@ -2,7 +2,6 @@ package critest
 
 import (
 	"bufio"
-	"github.com/runlet/runlet/integration/internal/daemontest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runlet/runlet/integration/internal/daemontest"
 )
 
 // lockHost makes this test the only critest run on the machine until its

@@ -199,9 +199,9 @@ func snapshotChains(t *testing.T) map[Table]map[string]bool {
 }
 
 // removeNewChains deletes the chains that appeared since the snapshot
-// (portmap's CNI-HOSTPORT-* and any per-pod CNI-DN-* chain a failed
-// teardown left) with the rules jumping to them. Other networks' pod
-// chains still in place keep the shared chains.
+// (portmap's CNI-HOSTPORT-* and any per-pod CNI-DN-* chain of netName a
+// failed teardown left) with the rules jumping to them. Pod chains of
+// other networks, or there before, keep the shared chains.
 func removeNewChains(t *testing.T, before map[Table]map[string]bool, netName string) {
 	for x, old := range before {
 		ours := podChainsOf(t, x, netName)
@@ -210,7 +210,10 @@ func removeNewChains(t *testing.T, before map[Table]map[string]bool, netName str
 		for c := range x.chains(t) {
 			switch {
 			case strings.HasPrefix(c, "CNI-DN-"):
-				if ours[c] {
+				// Ours: made during the test, for a pod of this network.
+				// One that was there before (another run's, even of a
+				// network with this name) is not the test's to drop.
+				if ours[c] && !old[c] {
 					podChains = append(podChains, c)
 				} else {
 					othersInUse = true
