@@ -96,8 +96,11 @@ $(KUBE_TOOLS) &:
 	@mkdir -p $(TOOLS)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
 	$(GO) mod init kube-build && \
-	gomod=$$($(GO) mod download -json k8s.io/kubernetes@$(KUBE_VERSION) | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$$/\1/p') && \
-	for m in $$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$$gomod"); do \
+	$(GO) mod download k8s.io/kubernetes@$(KUBE_VERSION) && \
+	staging=$$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' \
+		"$$($(GO) env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$(KUBE_VERSION).mod") && \
+	if [ -z "$$staging" ]; then echo "no staging replaces in k8s.io/kubernetes@$(KUBE_VERSION)'s go.mod" >&2; exit 1; fi && \
+	for m in $$staging; do \
 		$(GO) mod edit -replace=$$m=$$m@$(KUBE_STAGING_VERSION) || exit 1; \
 	done && \
 	$(GO) get $(addsuffix @$(KUBE_VERSION),$(KUBE_CMDS)) && \

@@ -35,6 +35,7 @@ type cluster struct {
 func startControlPlane(t *testing.T, dir string) *cluster {
 	t.Helper()
 	c := &cluster{dir: dir, pki: newPKI(t, filepath.Join(dir, "pki"))}
+	t.Cleanup(func() { c.saveLogs(t) }) // after every component stopped
 	etcd := startEtcd(t, dir)
 	port := daemontest.FreePort(t)
 	c.server = fmt.Sprintf("https://127.0.0.1:%d", port)

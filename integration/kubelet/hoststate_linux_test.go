@@ -22,17 +22,19 @@ var kubeletSysctls = []string{
 // configuration says (the /var/log/containers symlinks, say).
 var kubeletDirs = []string{"/var/log/containers", "/var/log/pods", "/var/lib/kubelet"}
 
-// guardKubeletHostState puts back, at cleanup, what a kubelet changes on
-// the host beyond its own directories: its kernel tunables, its iptables
-// chains, the kubepods cgroups and the host directories it made. It fails
+// guardKubeletHostState puts back, at cleanup, what a kubelet whose
+// directories are under dir changes on the host beyond them: its kernel
+// tunables, its iptables chains, the kubepods cgroups, the host
+// directories it made and its symlinks in those that were there. It fails
 // when another kubelet's kubepods cgroup is there.
-func guardKubeletHostState(t *testing.T) {
+func guardKubeletHostState(t *testing.T, dir string) {
 	t.Helper()
 	for _, d := range daemontest.CgroupDirs("kubepods") {
 		if _, err := os.Stat(d); err == nil {
 			t.Fatalf("%s exists: another kubelet runs on this machine", d)
 		}
 	}
+	removeLinksInto(t, "/var/log/containers", dir)
 	for _, d := range kubeletDirs {
 		if _, err := os.Stat(d); err == nil {
 			continue
@@ -73,6 +75,22 @@ func restoreSysctls(t *testing.T, paths []string) {
 		for p, v := range values {
 			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
 				t.Errorf("cleanup: restore %s=%s: %v", filepath.Base(p), v, err)
+			}
+		}
+	})
+}
+
+// removeLinksInto removes, at cleanup, the symlinks in linkDir that point
+// below dir (kubelet's /var/log/containers links to its pod logs), which
+// a kubelet stopped before its pods went leaves dangling.
+func removeLinksInto(t *testing.T, linkDir, dir string) {
+	t.Cleanup(func() {
+		for _, name := range entries(linkDir) {
+			p := filepath.Join(linkDir, name)
+			if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, dir+"/") {
+				if err := os.Remove(p); err != nil {
+					t.Errorf("cleanup: %v", err)
+				}
 			}
 		}
 	})

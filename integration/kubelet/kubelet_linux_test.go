@@ -26,11 +26,10 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 	daemontest.NeedRoot(t)
 	bundletest.EnsureHybridCgroupsForCrun(t)
 	dir := daemontest.ShortTempDir(t)
-	guardKubeletHostState(t)
+	guardKubeletHostState(t, dir)
 	d, busybox := startRunletd(t, dir)
 	c := startControlPlane(t, dir)
 	c.startKubelet(t, d)
-	t.Cleanup(func() { c.saveLogs(t) })
 
 	hostDir := filepath.Join(dir, "host-volume")
 	if err := os.MkdirAll(hostDir, 0o755); err != nil {
@@ -120,7 +119,9 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 			out, _ := c.kubectlErr(t, "get", "pod", "resized", "-o", "jsonpath={.status.containerStatuses[0].resources.limits.memory}")
 			return out == "96Mi"
 		})
-		if got := c.kubectl(t, "exec", "resized", "--", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"); got != limit {
+		// cgroup v2's file, else v1's (this machine's).
+		limitFile := "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+		if got := c.kubectl(t, "exec", "resized", "--", "sh", "-c", limitFile); got != limit {
 			t.Errorf("the container's memory limit is %s after the resize, want %s", got, limit)
 		}
 		if info := c.runletd.MustCrictl(t, "inspectp", c.sandboxID(t, "resized")); !strings.Contains(info, limit) {
@@ -128,10 +129,12 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 		}
 	})
 	t.Run("ARuntimeClassWithAnUnknownHandlerGivesAnEventNamingItAndMakesNothing", func(t *testing.T) {
-		c.waitFor(t, time.Minute, "an event naming the unknown handler", func() bool {
+		// runletd's refusal, as kubelet relays it (not kubelet's own).
+		refusal := `code = InvalidArgument desc = unknown runtime handler "` + unknownHandler + `"`
+		c.waitFor(t, time.Minute, "an event with runletd's refusal of the unknown handler", func() bool {
 			out, _ := c.kubectlErr(t, "get", "events", "--field-selector", "involvedObject.name=unknown-handler",
 				"-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}")
-			return strings.Contains(out, "FailedCreatePodSandBox") && strings.Contains(out, unknownHandler)
+			return strings.Contains(out, "FailedCreatePodSandBox") && strings.Contains(out, refusal)
 		})
 		if ids := strings.TrimSpace(c.runletd.MustCrictl(t, "pods", "-q", "--label", "io.kubernetes.pod.name=unknown-handler")); ids != "" {
 			t.Errorf("runletd made a sandbox for the unknown handler: %s", ids)

@@ -82,10 +82,15 @@ func entries(dir string) []string {
 }
 
 // saveLogs keeps the components' logs in $RUNLET_KUBE_ARTIFACTS when set,
-// and shows kubelet's last lines when the test failed.
+// and shows the last lines of kubelet's log (else kube-apiserver's) when
+// the test failed.
 func (c *cluster) saveLogs(t *testing.T) {
-	if t.Failed() && c.kubelet != nil {
+	switch {
+	case !t.Failed():
+	case c.kubelet != nil:
 		t.Logf("kubelet's log ends:\n%s", tailOf(c.kubelet.LogText(), 6000))
+	case c.apiserver != nil:
+		t.Logf("kube-apiserver's log ends:\n%s", tailOf(c.apiserver.LogText(), 6000))
 	}
 	dst := os.Getenv("RUNLET_KUBE_ARTIFACTS")
 	if dst == "" {
@@ -100,5 +105,7 @@ func (c *cluster) saveLogs(t *testing.T) {
 			os.WriteFile(filepath.Join(dst, name), b, 0o644)
 		}
 	}
-	os.WriteFile(filepath.Join(dst, "runletd.log"), []byte(c.runletd.Proc.LogText()), 0o644)
+	if c.runletd != nil {
+		os.WriteFile(filepath.Join(dst, "runletd.log"), []byte(c.runletd.Proc.LogText()), 0o644)
+	}
 }
