@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,6 +144,32 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 			t.Errorf("the pod of the unknown handler is %s, want Pending", phase)
 		}
 	})
+	// runletd stopped by SIGTERM, then killed, under a live kubelet: the
+	// pods' processes must outlive both, unrestarted. kubelet's CRI errors
+	// while runletd is away are its due, not runletd's answers.
+	pids := map[string]int{"web-runc": c.sandboxPid(t, "web-runc"), "web-crun": c.sandboxPid(t, "web-crun")}
+	away := len(c.kubelet.LogText())
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		c.restartRunletd(t, sig)
+	}
+	c.waitFor(t, time.Minute, "the node to be Ready after runletd's restarts", func() bool {
+		out, _ := c.kubectlErr(t, "get", "node", nodeName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return out == "True"
+	})
+	back := len(c.kubelet.LogText())
+	t.Run("PodsOutliveRunletdStoppedBySIGTERMAndKilledUnderKubelet", func(t *testing.T) {
+		for pod, pid := range pids {
+			if now := c.sandboxPid(t, pod); now != pid || syscall.Kill(pid, 0) != nil {
+				t.Errorf("pod %s: pause pid %d after the restarts, was %d (alive: %v)", pod, now, pid, syscall.Kill(pid, 0) == nil)
+			}
+			if n := c.kubectl(t, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); n != "0" {
+				t.Errorf("pod %s: kubelet restarted its container %s times across runletd's restarts", pod, n)
+			}
+			if out, err := c.kubectlErr(t, "exec", pod, "-c", "web", "--", "cat", "/scratch/init"); err != nil || out != pod {
+				t.Errorf("kubectl exec %s after the restarts: %q %v", pod, out, err)
+			}
+		}
+	})
 	t.Run("DeletingThePodsLeavesNothingOnTheNode", func(t *testing.T) {
 		c.kubectl(t, "delete", "pods", "--all", "--wait=true", "--timeout=2m")
 		c.waitFor(t, 3*time.Minute, "kubelet to remove every sandbox and container from runletd", func() bool {
@@ -151,7 +178,8 @@ func TestAKubeletOnRunletdRunsPodsTheWayAClusterUserExpects(t *testing.T) {
 		c.assertNodeEmpty(t)
 	})
 	t.Run("KubeletLogsNoCRIErrorButTheUnknownHandler", func(t *testing.T) {
-		for _, line := range criErrors(c.kubelet.LogText()) {
+		log := c.kubelet.LogText()
+		for _, line := range criErrors(log[:away] + log[back:]) {
 			t.Errorf("kubelet logged a CRI error: %s", line)
 		}
 	})
@@ -241,6 +269,32 @@ func (c *cluster) sandboxID(t *testing.T, pod string) string {
 		t.Fatalf("pod %s has sandboxes %q in runletd, want one", pod, id)
 	}
 	return id
+}
+
+// sandboxPid is the pid of pod's pause process, as runletd reports it.
+func (c *cluster) sandboxPid(t *testing.T, pod string) int {
+	t.Helper()
+	var out struct {
+		Info struct {
+			Pid int `json:"pid"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal([]byte(c.runletd.MustCrictl(t, "inspectp", c.sandboxID(t, pod))), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Info.Pid
+}
+
+// restartRunletd ends runletd with sig and starts it again on the same
+// configuration (under the test's t: it lives to the test's end).
+func (c *cluster) restartRunletd(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	d := c.runletd
+	if err := d.Proc.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	daemontest.WaitFor(t, 30*time.Second, "runletd to end on "+sig.String(), d.Proc.Exited)
+	d.Restart(t)
 }
 
 // sandboxRuntime is the runtime handler runletd records for pod's sandbox
