@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -227,5 +229,50 @@ func TestAResizeIsToldToPluginsBeforeAndAfterAndARefusalRecordsNothing(t *testin
 	}
 	if err := f.UpdateResources(ctx, "no-such-pod", nil, nil); !errdefs.IsNotFound(err) {
 		t.Fatalf("resizing an unknown pod: %v, want NotFound", err)
+	}
+}
+
+func TestConcurrentResizesOfOnePodRunOneAtATimeAndAllSucceed(t *testing.T) {
+	h := &fakeHooks{}
+	f := withHooks(t, h)
+	id, err := f.Run(ctx, podConfig("web"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, most atomic.Int32
+	h.update = func(*Sandbox) error {
+		n := in.Add(1)
+		defer in.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(5 * time.Millisecond)
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f.UpdateResources(ctx, id, nil, &runtimeapi.LinuxContainerResources{CpuShares: int64(100 + i)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("resize #%d: %v", i, err)
+		}
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d resizes of one pod ran at once, want one at a time", m)
+	}
+	posts := 0
+	for _, c := range h.Calls() {
+		if c == "PostUpdatePodSandbox "+id {
+			posts++
+		}
+	}
+	if posts != 8 {
+		t.Errorf("%d PostUpdatePodSandbox events for 8 resizes", posts)
 	}
 }
